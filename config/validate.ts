@@ -1,0 +1,144 @@
+// Pure validators shared by the stack config and the proxy renderer. Each names the key it checks,
+// so a bad value fails before any resource exists with a message that says what to fix.
+
+export class InvalidValueError extends Error {
+    constructor(readonly key: string, readonly detail: string) {
+        super(`${key}: ${detail}`);
+        this.name = "InvalidValueError";
+    }
+}
+
+const DOTTED_QUAD = /^(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})$/;
+
+/** The four octets of a canonical dotted quad (no leading zeros, which some tools read as octal), or undefined. */
+export function parseIpv4(value: string): number[] | undefined {
+    const match = DOTTED_QUAD.exec(value);
+    if (!match) {
+        return undefined;
+    }
+    const octets = match.slice(1).map(Number);
+    return octets.every(o => o <= 255) ? octets : undefined;
+}
+
+/**
+ * Why an address cannot be a forwarding destination, or undefined if it can. Private ranges are allowed
+ * (peered networks, labs); addresses that would turn the proxy into a path to itself, to the instance
+ * metadata service or to nowhere are not.
+ */
+export function destinationProblem(value: string): string | undefined {
+    const octets = parseIpv4(value);
+    if (!octets) {
+        return `'${printable(value)}' is not an IPv4 address (expected a dotted quad such as 203.0.113.10, no CIDR, no host name, no IPv6)`;
+    }
+    const [a, b] = octets;
+    if (a === 0) return `${value} is in 0.0.0.0/8 ("this network"), not a reachable destination`;
+    if (a === 127) return `${value} is a loopback address`;
+    if (a === 169 && b === 254) return `${value} is link-local (169.254.0.0/16 holds the instance metadata service)`;
+    if (a >= 224 && a <= 239) return `${value} is a multicast address`;
+    if (a >= 240) return `${value} is reserved or broadcast (240.0.0.0/4)`;
+    return undefined;
+}
+
+export const MAX_DESTINATIONS = 32;
+
+/** A non-empty list of distinct unicast IPv4 destinations. */
+export function requireDestinations(key: string, values: readonly unknown[]): string[] {
+    if (values.length === 0) {
+        throw new InvalidValueError(key, "needs at least one IPv4 address");
+    }
+    if (values.length > MAX_DESTINATIONS) {
+        throw new InvalidValueError(key, `has ${values.length} addresses; at most ${MAX_DESTINATIONS} are supported`);
+    }
+    const seen = new Set<string>();
+    return values.map(value => {
+        if (typeof value !== "string") {
+            throw new InvalidValueError(key, `expected IPv4 addresses as strings, got ${typeof value}`);
+        }
+        const problem = destinationProblem(value);
+        if (problem) {
+            throw new InvalidValueError(key, problem);
+        }
+        if (seen.has(value)) {
+            throw new InvalidValueError(key, `${value} is listed twice; each destination must appear once`);
+        }
+        seen.add(value);
+        return value;
+    });
+}
+
+export const MAX_PORTS = 16;
+
+/** A non-empty list of distinct TCP ports, each 1-65535. */
+export function requirePorts(key: string, values: readonly unknown[]): number[] {
+    if (values.length === 0) {
+        throw new InvalidValueError(key, "needs at least one TCP port");
+    }
+    if (values.length > MAX_PORTS) {
+        throw new InvalidValueError(key, `has ${values.length} ports; at most ${MAX_PORTS} are supported`);
+    }
+    const seen = new Set<number>();
+    return values.map(value => {
+        const port = requireInteger(key, value, 1, 65535);
+        if (seen.has(port)) {
+            throw new InvalidValueError(key, `port ${port} is listed twice`);
+        }
+        seen.add(port);
+        return port;
+    });
+}
+
+/** An integer in [min, max]; accepts a number or a string of digits (CLI flags, YAML strings). */
+export function requireInteger(key: string, value: unknown, min: number, max: number): number {
+    const n = typeof value === "string" && /^-?[0-9]+$/.test(value.trim()) ? Number(value.trim()) : value;
+    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < min || n > max) {
+        throw new InvalidValueError(key, `expected a whole number from ${min} to ${max}, got '${printable(String(value))}'`);
+    }
+    return n;
+}
+
+export interface PortRange {
+    readonly from: number;
+    readonly to: number;
+}
+
+/** "LO-HI" (or a single port) of source ports for NAT; 1024 and up so it never takes a privileged port. */
+export function requirePortRange(key: string, value: string): PortRange {
+    const match = /^([0-9]{1,5})(?:-([0-9]{1,5}))?$/.exec(value.trim());
+    if (!match) {
+        throw new InvalidValueError(key, `expected a port range such as 1024-65535, got '${printable(value)}'`);
+    }
+    const from = requireInteger(key, match[1], 1024, 65535);
+    const to = requireInteger(key, match[2] ?? match[1], 1024, 65535);
+    if (from > to) {
+        throw new InvalidValueError(key, `range ${from}-${to} is empty: the first port must not exceed the last`);
+    }
+    return { from, to };
+}
+
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+/** A lower-case DNS name of at least two labels, no wildcard, no trailing dot. */
+export function requireDomainName(key: string, value: unknown): string {
+    if (typeof value !== "string" || value.length === 0) {
+        throw new InvalidValueError(key, "is required: a DNS name such as poc1009.example.com");
+    }
+    const labels = value.split(".");
+    if (value.length > 253 || labels.length < 2 || !labels.every(l => LABEL.test(l))) {
+        throw new InvalidValueError(key, `'${printable(value)}' is not a lower-case DNS name such as poc1009.example.com (no wildcard, no trailing dot)`);
+    }
+    return value;
+}
+
+/** A single DNS label (a record name such as "test"). */
+export function requireLabel(key: string, value: string): string {
+    if (!LABEL.test(value)) {
+        throw new InvalidValueError(key, `'${printable(value)}' is not a single lower-case DNS label such as "abc"`);
+    }
+    return value;
+}
+
+/** Shows a hostile value without letting it break the message (newlines, control characters, huge input). */
+export function printable(value: string): string {
+    const shown = JSON.stringify(value).slice(1, -1);
+    return shown.length > 80 ? `${shown.slice(0, 77)}...` : shown;
+}

@@ -1,0 +1,60 @@
+// A pure function from the desired state to an iptables-restore document, as kube-proxy builds its own:
+// only chains we own, declared (hence flushed) and refilled in one atomic commit per table. Builtin
+// chains are never in the document; the script adds one jump to each, and nothing else of theirs.
+import { cascade, formatProbability } from "./cascade";
+import { ForwardingSpec } from "./spec";
+
+export const CHAINS = {
+    /** nat, from PREROUTING: new TCP connections to this host on a listener port. */
+    listeners: "CRPROXY-LISTENERS",
+    /** nat: tags the connection, then picks a destination. */
+    connect: "CRPROXY-CONNECT",
+    /** nat: the destination set alone, so a health-checking agent can rewrite just this chain. */
+    destinations: "CRPROXY-DESTINATIONS",
+    /** nat, from POSTROUTING: MASQUERADE every tagged connection, whichever destination it got. */
+    postrouting: "CRPROXY-POSTROUTING",
+    /** filter, from FORWARD: lets tagged connections through a host whose FORWARD policy drops. */
+    forward: "CRPROXY-FORWARD",
+} as const;
+
+/** The builtin chain each of our entry chains hangs from. */
+export const JUMPS: ReadonlyArray<{ table: "nat" | "filter"; from: string; to: string }> = [
+    { table: "nat", from: "PREROUTING", to: CHAINS.listeners },
+    { table: "nat", from: "POSTROUTING", to: CHAINS.postrouting },
+    { table: "filter", from: "FORWARD", to: CHAINS.forward },
+];
+
+const mark = (spec: ForwardingSpec) => `0x${spec.connmark.toString(16)}/0x${spec.connmark.toString(16)}`;
+
+/** The CRPROXY-DESTINATIONS chain's rules: DNAT to each destination, same port, 1/N of new connections each. */
+export function destinationRules(destinations: readonly string[]): string[] {
+    const n = destinations.length;
+    return cascade(n).map((p, i) => {
+        const statistic = i < n - 1 ? ` -m statistic --mode random --probability ${formatProbability(p)}` : "";
+        return `-A ${CHAINS.destinations} -m comment --comment "destination ${i + 1}/${n}"${statistic} -j DNAT --to-destination ${destinations[i]}`;
+    });
+}
+
+export function renderRestoreDocument(spec: ForwardingSpec): string {
+    const natPorts = spec.natPorts ? ` --to-ports ${spec.natPorts.from}-${spec.natPorts.to}` : "";
+    const nat = [
+        "*nat",
+        ...[CHAINS.listeners, CHAINS.connect, CHAINS.destinations, CHAINS.postrouting].map(c => `:${c} - [0:0]`),
+        // Only traffic addressed to this host: transit traffic and other local services' ports are untouched.
+        ...spec.ports.map(port =>
+            `-A ${CHAINS.listeners} -p tcp -m tcp --dport ${port} -m addrtype --dst-type LOCAL -m comment --comment "listener ${port}" -j ${CHAINS.connect}`),
+        `-A ${CHAINS.connect} -j CONNMARK --set-xmark ${mark(spec)}`,
+        `-A ${CHAINS.connect} -j ${CHAINS.destinations}`,
+        ...destinationRules(spec.destinations),
+        // Every destination, not just the first (the seed's bug); --random-fully avoids port-search clashes.
+        `-A ${CHAINS.postrouting} -m connmark --mark ${mark(spec)} -m comment --comment "proxied connections" -j MASQUERADE${natPorts} --random-fully`,
+        "COMMIT",
+    ];
+    const filter = [
+        "*filter",
+        `:${CHAINS.forward} - [0:0]`,
+        `-A ${CHAINS.forward} -m connmark --mark ${mark(spec)} -m comment --comment "proxied connections" -j ACCEPT`,
+        "COMMIT",
+    ];
+    return [...nat, ...filter, ""].join("\n");
+}

@@ -1,0 +1,54 @@
+// The desired state of one proxy: where connections go and how the kernel is tuned. Everything the
+// renderers print comes from a validated ForwardingSpec, so no input can reach a shell or a rule unchecked.
+import {
+    InvalidValueError, PortRange, requireDestinations, requireInteger, requirePortRange, requirePorts,
+} from "../config/validate";
+
+export interface ForwardingOptions {
+    /** Source ports MASQUERADE may use; the kernel's default is 1024-65535. */
+    readonly natPorts?: PortRange;
+    /** net.netfilter.nf_conntrack_max. */
+    readonly conntrackMax?: number;
+    /** nf_conntrack_tcp_timeout_established, in seconds: a little over the NLB idle timeout (350 s). */
+    readonly establishedTimeoutSeconds?: number;
+    /** The connmark bit that tags proxied connections for MASQUERADE and FORWARD. */
+    readonly connmark?: number;
+}
+
+export interface ForwardingInput extends ForwardingOptions {
+    readonly destinations: readonly string[];
+    readonly ports: readonly number[];
+}
+
+export interface ForwardingSpec {
+    readonly destinations: readonly string[];
+    readonly ports: readonly number[];
+    readonly natPorts?: PortRange;
+    readonly conntrackMax: number;
+    readonly establishedTimeoutSeconds: number;
+    readonly connmark: number;
+}
+
+/** The kernel caps its default conntrack table at this size; we make it explicit and tunable. */
+export const DEFAULT_CONNTRACK_MAX = 262144;
+/** NLB TCP idle timeout (350 s) plus a margin, so the proxy never forgets a flow the NLB still holds. */
+export const DEFAULT_ESTABLISHED_TIMEOUT_SECONDS = 360;
+export const DEFAULT_CONNMARK = 0x4000;
+
+/** Checks every field and fills the defaults; throws InvalidValueError naming the offending field. */
+export function forwardingSpec(input: ForwardingInput, keys: Partial<Record<keyof ForwardingInput, string>> = {}): ForwardingSpec {
+    const key = (field: keyof ForwardingInput) => keys[field] ?? field;
+    const connmark = requireInteger(key("connmark"), input.connmark ?? DEFAULT_CONNMARK, 1, 0x40000000);
+    if ((connmark & (connmark - 1)) !== 0) {
+        throw new InvalidValueError(key("connmark"), `0x${connmark.toString(16)} is not a single bit such as 0x4000`);
+    }
+    return {
+        destinations: requireDestinations(key("destinations"), input.destinations),
+        ports: requirePorts(key("ports"), input.ports),
+        natPorts: input.natPorts && requirePortRange(key("natPorts"), `${input.natPorts.from}-${input.natPorts.to}`),
+        conntrackMax: requireInteger(key("conntrackMax"), input.conntrackMax ?? DEFAULT_CONNTRACK_MAX, 1024, 16777216),
+        establishedTimeoutSeconds: requireInteger(key("establishedTimeoutSeconds"),
+            input.establishedTimeoutSeconds ?? DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, 60, 432000),
+        connmark,
+    };
+}
