@@ -35,20 +35,30 @@ export const DEFAULT_CONNTRACK_MAX = 262144;
 export const DEFAULT_ESTABLISHED_TIMEOUT_SECONDS = 360;
 export const DEFAULT_CONNMARK = 0x4000;
 
-/** Checks every field and fills the defaults; throws InvalidValueError naming the offending field. */
-export function forwardingSpec(input: ForwardingInput, keys: Partial<Record<keyof ForwardingInput, string>> = {}): ForwardingSpec {
+export type ForwardingSettings = Omit<ForwardingSpec, "destinations" | "ports">;
+type Keys = Partial<Record<keyof ForwardingInput, string>>;
+
+/** Checks the kernel and NAT settings and fills their defaults; throws InvalidValueError naming the field. */
+export function forwardingSettings(input: ForwardingOptions, keys: Keys = {}): ForwardingSettings {
     const key = (field: keyof ForwardingInput) => keys[field] ?? field;
     const connmark = requireInteger(key("connmark"), input.connmark ?? DEFAULT_CONNMARK, 1, 0x40000000);
     if ((connmark & (connmark - 1)) !== 0) {
         throw new InvalidValueError(key("connmark"), `0x${connmark.toString(16)} is not a single bit such as 0x4000`);
     }
     return {
-        destinations: requireDestinations(key("destinations"), input.destinations),
-        ports: requirePorts(key("ports"), input.ports),
         natPorts: input.natPorts && requirePortRange(key("natPorts"), `${input.natPorts.from}-${input.natPorts.to}`),
         conntrackMax: requireInteger(key("conntrackMax"), input.conntrackMax ?? DEFAULT_CONNTRACK_MAX, 1024, 16777216),
         establishedTimeoutSeconds: requireInteger(key("establishedTimeoutSeconds"),
             input.establishedTimeoutSeconds ?? DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, 60, 432000),
         connmark,
+    };
+}
+
+/** The whole desired state, checked; what every renderer takes. */
+export function forwardingSpec(input: ForwardingInput, keys: Keys = {}): ForwardingSpec {
+    return {
+        destinations: requireDestinations(keys.destinations ?? "destinations", input.destinations),
+        ports: requirePorts(keys.ports ?? "ports", input.ports),
+        ...forwardingSettings(input, keys),
     };
 }

@@ -1,0 +1,166 @@
+// The proxy fleet: EC2 instances in public subnets that DNAT connections from NLB-2 to NLB-1's public
+// addresses and MASQUERADE them, behind NLB-2. Each instance applies the rendered forwarding script at
+// every boot; a change of destinations changes the launch template, and the ASG rolls every instance.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { Partition, dnsSuffix } from "../config/partition";
+import { renderArtifact } from "../proxy/render";
+import { ForwardingSettings } from "../proxy/spec";
+
+export interface IptablesProxyFleetArgs {
+    readonly vpcId: pulumi.Input<string>;
+    /** Public subnets in at least 2 AZs: the proxies reach NLB-1 through the internet gateway, not a NAT
+     *  gateway, whose 55,000-connections-per-destination ceiling would cap the whole fleet. */
+    readonly subnetIds: pulumi.Input<string>[];
+    readonly destinations: pulumi.Input<string[]>;
+    /** Plain: one listener and target group each. */
+    readonly ports: number[];
+    readonly forwarding: ForwardingSettings;
+    readonly partition: Partition;
+    readonly instanceType: pulumi.Input<string>;
+    readonly minSize: pulumi.Input<number>;
+    readonly desiredSize: pulumi.Input<number>;
+    readonly maxSize: pulumi.Input<number>;
+    readonly idleTimeoutSeconds: pulumi.Input<number>;
+    readonly zoneId: pulumi.Input<string>;
+    /** Full DNS name of NLB-2's alias record, e.g. test.<cnDomainName>. */
+    readonly recordName: pulumi.Input<string>;
+}
+
+/** The SSM public parameter of the latest Amazon Linux 2023 AMI for an instance type (Graviton: arm64). */
+export function al2023AmiParameter(instanceType: string): string {
+    const graviton = /^[a-z]+[0-9]+g[a-z]*\./.test(instanceType);
+    return `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${graviton ? "arm64" : "x86_64"}`;
+}
+
+export class IptablesProxyFleet extends pulumi.ComponentResource {
+    public readonly nlbDnsName: pulumi.Output<string>;
+    public readonly url: pulumi.Output<string>;
+    public readonly autoScalingGroupName: pulumi.Output<string>;
+    public readonly userData: pulumi.Output<string>;
+
+    constructor(name: string, args: IptablesProxyFleetArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cross-region-proxy:index:IptablesProxyFleet", name, {}, opts);
+        const tcp = (port: number) => ({ protocol: "tcp", fromPort: port, toPort: port });
+
+        // NLB-2 has a security group and does not preserve client addresses (preserveClientIp false):
+        // connections reach the proxies from NLB-2 itself, so the proxies admit its group and nothing else.
+        const nlbSecurityGroup = new aws.ec2.SecurityGroup(`${name}-nlb`, {
+            vpcId: args.vpcId,
+            description: "NLB-2: listener ports from anywhere",
+            ingress: args.ports.map(port => ({ ...tcp(port), cidrBlocks: ["0.0.0.0/0"] })),
+            tags: { Name: `${name}-nlb` },
+        }, { parent: this });
+        const proxySecurityGroup = new aws.ec2.SecurityGroup(`${name}-proxy`, {
+            vpcId: args.vpcId,
+            description: "proxies: listener ports from NLB-2 only; out to NLB-1 and HTTPS (SSM, packages)",
+            ingress: args.ports.map(port => ({ ...tcp(port), securityGroups: [nlbSecurityGroup.id] })),
+            egress: [
+                ...args.ports.map(port => ({
+                    ...tcp(port),
+                    cidrBlocks: pulumi.output(args.destinations).apply(ips => ips.map(ip => `${ip}/32`)),
+                })),
+                { ...tcp(443), cidrBlocks: ["0.0.0.0/0"] },
+            ],
+            tags: { Name: `${name}-proxy` },
+        }, { parent: this });
+        args.ports.forEach(port => new aws.vpc.SecurityGroupEgressRule(`${name}-nlb-${port}`, {
+            securityGroupId: nlbSecurityGroup.id,
+            referencedSecurityGroupId: proxySecurityGroup.id,
+            ipProtocol: "tcp",
+            fromPort: port,
+            toPort: port,
+        }, { parent: this }));
+
+        // Session Manager only: no key pair, no SSH port.
+        const role = new aws.iam.Role(`${name}-proxy`, {
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: `ec2.${dnsSuffix(args.partition)}` }, Action: "sts:AssumeRole" }],
+            }),
+        }, { parent: this });
+        new aws.iam.RolePolicyAttachment(`${name}-proxy-ssm`, {
+            role: role.name,
+            policyArn: `arn:${args.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
+        }, { parent: this });
+        const profile = new aws.iam.InstanceProfile(`${name}-proxy`, { role: role.name }, { parent: this });
+
+        const ami = aws.ssm.getParameterOutput({ name: pulumi.output(args.instanceType).apply(al2023AmiParameter) }, { parent: this });
+        this.userData = pulumi.output(args.destinations).apply(destinations =>
+            renderArtifact("user-data", { destinations, ports: args.ports, ...args.forwarding },
+                { destinations: "nlbPublicIps (destinations of the proxies)" }));
+        const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-proxy`, {
+            imageId: ami.value,
+            instanceType: args.instanceType,
+            iamInstanceProfile: { arn: profile.arn },
+            metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+            networkInterfaces: [{ associatePublicIpAddress: "true", securityGroups: [proxySecurityGroup.id], deleteOnTermination: "true" }],
+            blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 8, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
+            monitoring: { enabled: true },
+            userData: this.userData.apply(text => Buffer.from(text).toString("base64")),
+            updateDefaultVersion: true,
+            tagSpecifications: [{ resourceType: "instance", tags: { Name: `${name}-proxy` } }],
+        }, { parent: this });
+
+        const nlb = new aws.lb.LoadBalancer(`${name}-nlb`, {
+            loadBalancerType: "network",
+            internal: false,
+            subnets: args.subnetIds,
+            securityGroups: [nlbSecurityGroup.id],
+            enableCrossZoneLoadBalancing: true,
+            tags: { Name: `${name}-nlb` },
+        }, { parent: this });
+        const targetGroups = args.ports.map(port => {
+            // A TCP check on the listener port is DNATed like traffic: it only passes when the proxy
+            // forwards and NLB-1 answers, so a proxy that cannot reach NLB-1 leaves the rotation.
+            const targets = new aws.lb.TargetGroup(`${name}-${port}`, {
+                targetType: "instance",
+                protocol: "TCP",
+                port,
+                vpcId: args.vpcId,
+                preserveClientIp: "false",
+                deregistrationDelay: 60,
+                connectionTermination: true,
+                healthCheck: { protocol: "TCP", port: "traffic-port", interval: 10, healthyThreshold: 3, unhealthyThreshold: 2 },
+            }, { parent: this });
+            new aws.lb.Listener(`${name}-${port}`, {
+                loadBalancerArn: nlb.arn,
+                port,
+                protocol: "TCP",
+                tcpIdleTimeoutSeconds: args.idleTimeoutSeconds,
+                defaultActions: [{ type: "forward", targetGroupArn: targets.arn }],
+            }, { parent: this });
+            return targets;
+        });
+
+        const group = new aws.autoscaling.Group(`${name}-proxy`, {
+            vpcZoneIdentifiers: args.subnetIds,
+            minSize: args.minSize,
+            desiredCapacity: args.desiredSize,
+            maxSize: args.maxSize,
+            launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply(String) },
+            targetGroupArns: targetGroups.map(t => t.arn),
+            healthCheckType: "ELB",
+            healthCheckGracePeriod: 120,
+            // A new launch template version (new destinations, new AMI) replaces every proxy, new ones
+            // first: capacity never drops below the desired size during the roll.
+            instanceRefresh: {
+                strategy: "Rolling",
+                preferences: { minHealthyPercentage: 100, maxHealthyPercentage: 200, instanceWarmup: "60" },
+            },
+            tags: [{ key: "Name", value: `${name}-proxy`, propagateAtLaunch: true }],
+        }, { parent: this });
+
+        new aws.route53.Record(`${name}-nlb`, {
+            zoneId: args.zoneId,
+            name: args.recordName,
+            type: "A",
+            aliases: [{ name: nlb.dnsName, zoneId: nlb.zoneId, evaluateTargetHealth: true }],
+        }, { parent: this });
+
+        this.nlbDnsName = nlb.dnsName;
+        this.url = pulumi.interpolate`https://${args.recordName}/`;
+        this.autoScalingGroupName = group.name;
+        this.registerOutputs({ nlbDnsName: this.nlbDnsName, url: this.url, autoScalingGroupName: this.autoScalingGroupName, userData: this.userData });
+    }
+}

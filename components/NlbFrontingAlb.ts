@@ -1,0 +1,96 @@
+// NLB-1: an internet-facing NLB whose public addresses are Elastic IPs, known before it exists and stable
+// for its life, so the china stack can forward to them and allow-lists can name them. Each TCP listener
+// forwards to an ALB-type target group on the same port; TLS passes through to the ALB.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface NlbFrontingAlbArgs {
+    readonly vpcId: pulumi.Input<string>;
+    /** One Elastic IP per subnet: the array's length decides how many addresses exist. */
+    readonly subnetIds: pulumi.Input<string>[];
+    readonly albArn: pulumi.Input<string>;
+    /** Each an ALB listener port (80 HTTP, 443 HTTPS). */
+    readonly ports: number[];
+    /** A path the ALB forwards to httpbin whatever the Host header (see HttpbinOnEks). */
+    readonly healthCheckPath: pulumi.Input<string>;
+    readonly zoneId: pulumi.Input<string>;
+    /** Full DNS name of the alias record, e.g. nlbtoalb.<domainName>. */
+    readonly recordName: pulumi.Input<string>;
+}
+
+/** The health check protocol an ALB-type target group uses on a port: it must be HTTP or HTTPS. */
+export function healthCheckProtocol(port: number): "HTTP" | "HTTPS" {
+    return port === 443 ? "HTTPS" : "HTTP";
+}
+
+export class NlbFrontingAlb extends pulumi.ComponentResource {
+    /** The Elastic IPs, sorted, as the china stack consumes them. */
+    public readonly publicIps: pulumi.Output<string[]>;
+    public readonly dnsName: pulumi.Output<string>;
+    public readonly url: pulumi.Output<string>;
+
+    constructor(name: string, args: NlbFrontingAlbArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cross-region-proxy:index:NlbFrontingAlb", name, {}, opts);
+
+        const eips = args.subnetIds.map((_, i) => new aws.ec2.Eip(`${name}-${i}`, {
+            domain: "vpc",
+            tags: { Name: `${name}-${i}` },
+        }, { parent: this }));
+        const nlb = new aws.lb.LoadBalancer(name, {
+            loadBalancerType: "network",
+            internal: false,
+            subnetMappings: args.subnetIds.map((subnetId, i) => ({ subnetId, allocationId: eips[i].allocationId })),
+            // Every address serves every AZ's ALB node: the proxies spread over all addresses.
+            enableCrossZoneLoadBalancing: true,
+            tags: { Name: name },
+        }, { parent: this });
+
+        for (const port of args.ports) {
+            const targets = new aws.lb.TargetGroup(`${name}-${port}`, {
+                targetType: "alb",
+                protocol: "TCP",
+                port,
+                vpcId: args.vpcId,
+                healthCheck: {
+                    protocol: healthCheckProtocol(port),
+                    port: "traffic-port",
+                    path: args.healthCheckPath,
+                    matcher: "200-399",
+                    interval: 10,
+                    healthyThreshold: 3,
+                    unhealthyThreshold: 3,
+                },
+            }, { parent: this });
+            // Depends on the ALB through albArn, so it is destroyed before the ALB can be.
+            const attachment = new aws.lb.TargetGroupAttachment(`${name}-${port}`, {
+                targetGroupArn: targets.arn,
+                targetId: args.albArn,
+                port,
+            }, { parent: this });
+            new aws.lb.Listener(`${name}-${port}`, {
+                loadBalancerArn: nlb.arn,
+                port,
+                protocol: "TCP",
+                defaultActions: [{ type: "forward", targetGroupArn: targets.arn }],
+            }, { parent: this, dependsOn: [attachment] });
+        }
+
+        new aws.route53.Record(name, {
+            zoneId: args.zoneId,
+            name: args.recordName,
+            type: "A",
+            aliases: [{ name: nlb.dnsName, zoneId: nlb.zoneId, evaluateTargetHealth: true }],
+        }, { parent: this });
+
+        this.publicIps = pulumi.all(eips.map(e => e.publicIp)).apply(ips => [...ips].sort(compareIpv4));
+        this.dnsName = nlb.dnsName;
+        this.url = pulumi.interpolate`https://${args.recordName}/`;
+        this.registerOutputs({ publicIps: this.publicIps, dnsName: this.dnsName, url: this.url });
+    }
+}
+
+/** Numeric order of dotted quads, so 9.x sorts before 10.x. */
+export function compareIpv4(a: string, b: string): number {
+    const value = (ip: string) => ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+    return value(a) - value(b);
+}

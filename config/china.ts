@@ -1,0 +1,166 @@
+// Settings of the `china` stack: where the proxies forward to, how big the fleet is, and the edge.
+import * as pulumi from "@pulumi/pulumi";
+import { ForwardingSettings, forwardingSettings } from "../proxy/spec";
+import { optionalZoneId } from "./global";
+import { Partition, partitionOf, requireRegion } from "./partition";
+import {
+    ConfigSource, optionalBoolean, optionalList, optionalString, qualified, rejectUnknownKeys, requireString,
+} from "./reader";
+import {
+    InvalidValueError, requireDestinations, requireDomainName, requireInteger, requireLabel, requirePortRange, requirePorts,
+} from "./validate";
+
+/** How CloudFront presents the china domain: ACM in global regions, an IAM server certificate in aws-cn. */
+export type EdgeCertificate =
+    | { readonly kind: "acm"; readonly arn: string }
+    | { readonly kind: "iam-upload"; readonly body: string; readonly chain?: string; readonly privateKey: pulumi.Output<string> }
+    | { readonly kind: "iam-existing"; readonly id: string };
+
+export interface EdgeConfig {
+    readonly recordName: string;
+    readonly certificate: EdgeCertificate;
+}
+
+export interface ChinaConfig {
+    readonly region: string;
+    readonly partition: Partition;
+    readonly cnDomainName: string;
+    readonly hostedZoneId?: string;
+    /** Where NLB-1's addresses come from: the global stack's output, or a fixed list. */
+    readonly destinations: { readonly globalStack: string } | { readonly ips: string[] };
+    readonly vpcCidr: string;
+    readonly availabilityZoneCount: number;
+    readonly proxyRecordName: string;
+    readonly instanceType: string;
+    readonly minSize: number;
+    readonly desiredSize: number;
+    readonly maxSize: number;
+    readonly listenerPorts: number[];
+    /** NLB-2 TCP idle timeout; the proxies' conntrack established timeout follows it. */
+    readonly idleTimeoutSeconds: number;
+    /** Kernel tuning and NAT range of the forwarding script (destinations filled in at deploy time). */
+    readonly forwarding: ForwardingSettings;
+    /** Undefined when CloudFront is disabled. */
+    readonly edge?: EdgeConfig;
+}
+
+export const CHINA_KEYS = [
+    "role", "cnDomainName", "hostedZoneId", "globalStack", "destinationIps", "vpcCidr", "availabilityZoneCount",
+    "proxyRecordName", "proxyInstanceType", "proxyMinSize", "proxyDesiredSize", "proxyMaxSize", "proxyListenerPorts",
+    "proxyIdleTimeoutSeconds", "proxyNatPorts", "proxyConntrackMax", "cloudfrontEnabled", "cloudfrontRecordName",
+    "cloudfrontAcmCertificateArn", "cloudfrontIamCertificateId", "cloudfrontCertificateBody", "cloudfrontCertificateChain",
+    "cloudfrontPrivateKey",
+] as const;
+
+const STACK_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+const ACM_US_EAST_1 = /^arn:aws:acm:us-east-1:[0-9]{12}:certificate\/[0-9a-f-]{36}$/;
+const PEM_CERT = /^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\s*$/;
+
+function integer(source: ConfigSource, k: string, fallback: number, min: number, max: number): number {
+    return requireInteger(qualified(k), source.get(k) ?? fallback, min, max);
+}
+
+export function parseChinaConfig(source: ConfigSource, region: string | undefined): ChinaConfig {
+    rejectUnknownKeys(source, CHINA_KEYS, "china");
+    const checkedRegion = requireRegion(region);
+    const partition = partitionOf(checkedRegion);
+    const cnDomainName = requireDomainName(qualified("cnDomainName"),
+        requireString(source, "cnDomainName", "the china domain, e.g. poc1010.example.com"));
+
+    const minSize = integer(source, "proxyMinSize", 2, 1, 100);
+    const desiredSize = integer(source, "proxyDesiredSize", 2, 1, 100);
+    const maxSize = integer(source, "proxyMaxSize", 4, 1, 100);
+    if (!(minSize <= desiredSize && desiredSize <= maxSize)) {
+        throw new InvalidValueError(qualified("proxyDesiredSize"), `need proxyMinSize <= proxyDesiredSize <= proxyMaxSize, got ${minSize}/${desiredSize}/${maxSize}`);
+    }
+    const idleTimeoutSeconds = integer(source, "proxyIdleTimeoutSeconds", 350, 60, 6000);
+    const natPorts = optionalString(source, "proxyNatPorts");
+    const forwarding = forwardingSettings({
+        natPorts: natPorts === undefined ? undefined : requirePortRange(qualified("proxyNatPorts"), natPorts),
+        conntrackMax: source.get("proxyConntrackMax") === undefined ? undefined : integer(source, "proxyConntrackMax", 0, 1024, 16777216),
+        // A little longer than the NLB's idle timeout, so the proxy never drops a flow the NLB still holds.
+        establishedTimeoutSeconds: idleTimeoutSeconds + 10,
+    });
+    const instanceType = optionalString(source, "proxyInstanceType") ?? "c6i.large";
+    if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType)) {
+        throw new InvalidValueError(qualified("proxyInstanceType"), `expected an EC2 instance type such as c6i.large, got '${instanceType}'`);
+    }
+    const vpcCidr = optionalString(source, "vpcCidr") ?? "10.20.0.0/16";
+    if (!/^(10|172|192)\.[0-9]{1,3}\.[0-9]{1,3}\.0\/(1[6-9]|2[0-2])$/.test(vpcCidr)) {
+        throw new InvalidValueError(qualified("vpcCidr"), `expected a private /16-/22 block such as 10.20.0.0/16, got '${vpcCidr}'`);
+    }
+
+    return {
+        region: checkedRegion,
+        partition,
+        cnDomainName,
+        hostedZoneId: optionalZoneId(source, "hostedZoneId"),
+        destinations: parseDestinations(source),
+        vpcCidr,
+        availabilityZoneCount: integer(source, "availabilityZoneCount", 2, 2, 6),
+        proxyRecordName: requireLabel(qualified("proxyRecordName"), optionalString(source, "proxyRecordName") ?? "test"),
+        instanceType,
+        minSize,
+        desiredSize,
+        maxSize,
+        listenerPorts: requirePorts(qualified("proxyListenerPorts"), optionalList(source, "proxyListenerPorts") ?? [80, 443]),
+        idleTimeoutSeconds,
+        forwarding,
+        edge: parseEdge(source, partition),
+    };
+}
+
+function parseDestinations(source: ConfigSource): ChinaConfig["destinations"] {
+    const ips = optionalList(source, "destinationIps");
+    const globalStack = optionalString(source, "globalStack");
+    if (ips !== undefined) {
+        return { ips: requireDestinations(qualified("destinationIps"), ips) };
+    }
+    if (globalStack === undefined) {
+        throw new InvalidValueError(qualified("globalStack"), "is required (the global stack as <org>/cross-region-proxy/global), unless destinationIps lists NLB-1's addresses");
+    }
+    if (!STACK_NAME.test(globalStack)) {
+        throw new InvalidValueError(qualified("globalStack"), `expected a fully qualified stack name <org>/<project>/<stack> such as organization/cross-region-proxy/global, got '${globalStack}'`);
+    }
+    return { globalStack };
+}
+
+function parseEdge(source: ConfigSource, partition: Partition): EdgeConfig | undefined {
+    if (!optionalBoolean(source, "cloudfrontEnabled", true)) {
+        return undefined;
+    }
+    const recordName = requireLabel(qualified("cloudfrontRecordName"), optionalString(source, "cloudfrontRecordName") ?? "abc");
+    const acmArn = optionalString(source, "cloudfrontAcmCertificateArn");
+    const iamId = optionalString(source, "cloudfrontIamCertificateId");
+    const body = optionalString(source, "cloudfrontCertificateBody");
+    if (partition !== "aws-cn") {
+        if (acmArn === undefined || !ACM_US_EAST_1.test(acmArn)) {
+            throw new InvalidValueError(qualified("cloudfrontAcmCertificateArn"), `outside China, CloudFront needs an ACM certificate in us-east-1 for *.<cnDomainName> (arn:aws:acm:us-east-1:<account>:certificate/<uuid>)${acmArn ? `, got '${acmArn}'` : ""}; or set cloudfrontEnabled to false`);
+        }
+        return { recordName, certificate: { kind: "acm", arn: acmArn } };
+    }
+    if (acmArn !== undefined) {
+        throw new InvalidValueError(qualified("cloudfrontAcmCertificateArn"), "CloudFront in China takes no ACM certificate: set cloudfrontCertificateBody, cloudfrontCertificateChain and the secret cloudfrontPrivateKey (an IAM server certificate), or cloudfrontIamCertificateId");
+    }
+    if (iamId !== undefined) {
+        if (!/^[A-Z0-9]{21}$/.test(iamId)) {
+            throw new InvalidValueError(qualified("cloudfrontIamCertificateId"), `expected an IAM server certificate id (21 upper-case letters and digits), got '${iamId}'`);
+        }
+        return { recordName, certificate: { kind: "iam-existing", id: iamId } };
+    }
+    if (body === undefined) {
+        throw new InvalidValueError(qualified("cloudfrontCertificateBody"), "CloudFront in China needs an IAM server certificate for *.<cnDomainName>: set cloudfrontCertificateBody (PEM), cloudfrontCertificateChain (PEM) and 'pulumi config set --secret cloudfrontPrivateKey < key.pem', or cloudfrontIamCertificateId; or set cloudfrontEnabled to false");
+    }
+    if (!PEM_CERT.test(body)) {
+        throw new InvalidValueError(qualified("cloudfrontCertificateBody"), "expected a PEM certificate (-----BEGIN CERTIFICATE----- ...)");
+    }
+    const chain = optionalString(source, "cloudfrontCertificateChain");
+    if (chain !== undefined && !PEM_CERT.test(chain)) {
+        throw new InvalidValueError(qualified("cloudfrontCertificateChain"), "expected PEM certificates (-----BEGIN CERTIFICATE----- ...)");
+    }
+    const privateKey = source.getSecret("cloudfrontPrivateKey");
+    if (privateKey === undefined) {
+        throw new InvalidValueError(qualified("cloudfrontPrivateKey"), "is required with cloudfrontCertificateBody: set it as a secret, 'pulumi config set --secret cloudfrontPrivateKey < key.pem'");
+    }
+    return { recordName, certificate: { kind: "iam-upload", body, chain, privateKey } };
+}

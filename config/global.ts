@@ -1,0 +1,152 @@
+// Settings of the `global` stack: where httpbin runs and how NLB-1 fronts its ALB.
+import {
+    ConfigSource, optionalList, optionalString, qualified, rejectUnknownKeys, requireString,
+} from "./reader";
+import { Partition, partitionOf, requireRegion } from "./partition";
+import { InvalidValueError, requireDomainName, requireInteger, requirePorts } from "./validate";
+
+export interface ExistingVpc {
+    readonly vpcId: string;
+    readonly publicSubnetIds: string[];
+    readonly privateSubnetIds: string[];
+}
+
+export interface GlobalConfig {
+    readonly region: string;
+    readonly partition: Partition;
+    readonly domainName: string;
+    readonly cnDomainName: string;
+    /** Route 53 zone of domainName; looked up by name when unset. */
+    readonly hostedZoneId?: string;
+    /** Route 53 zone (in this account) of cnDomainName, for the certificate's DNS validation. */
+    readonly cnHostedZoneId?: string;
+    /** An issued certificate for *.cnDomainName, when its zone is not in this account. */
+    readonly cnCertificateArn?: string;
+    readonly vpcCidr: string;
+    readonly availabilityZoneCount: number;
+    readonly existingVpc?: ExistingVpc;
+    readonly clusterName: string;
+    readonly kubernetesVersion: string;
+    readonly nodeInstanceType: string;
+    readonly nodeMinSize: number;
+    readonly nodeDesiredSize: number;
+    readonly nodeMaxSize: number;
+    readonly httpbinImage: string;
+    readonly httpbinReplicas: number;
+    readonly lbControllerChartVersion: string;
+    /** NLB-1 listener ports; each must be an ALB listener port (80, 443). */
+    readonly listenerPorts: number[];
+}
+
+export const GLOBAL_KEYS = [
+    "role", "domainName", "cnDomainName", "hostedZoneId", "cnHostedZoneId", "cnCertificateArn", "vpcCidr",
+    "availabilityZoneCount", "existingVpc", "clusterName", "kubernetesVersion", "nodeInstanceType", "nodeMinSize",
+    "nodeDesiredSize", "nodeMaxSize", "httpbinImage", "httpbinReplicas", "lbControllerChartVersion", "listenerPorts",
+] as const;
+
+export const ALB_LISTENER_PORTS = [80, 443] as const;
+
+const CIDR16_TO_24 = /^(10|172|192)\.[0-9]{1,3}\.[0-9]{1,3}\.0\/(1[6-9]|2[0-2])$/;
+const ARN = /^arn:aws(-cn|-us-gov)?:acm:[a-z0-9-]+:[0-9]{12}:certificate\/[0-9a-f-]{36}$/;
+const IMAGE = /^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$/;
+
+function integer(source: ConfigSource, k: string, fallback: number, min: number, max: number): number {
+    return requireInteger(qualified(k), source.get(k) ?? fallback, min, max);
+}
+
+export function parseGlobalConfig(source: ConfigSource, region: string | undefined, stack: string): GlobalConfig {
+    rejectUnknownKeys(source, GLOBAL_KEYS, "global");
+    const checkedRegion = requireRegion(region);
+    const domainName = requireDomainName(qualified("domainName"), requireString(source, "domainName", "the global domain, e.g. poc1009.example.com"));
+    const cnDomainName = requireDomainName(qualified("cnDomainName"), requireString(source, "cnDomainName", "the china domain, e.g. poc1010.example.com"));
+    if (domainName === cnDomainName) {
+        throw new InvalidValueError(qualified("cnDomainName"), "must differ from domainName: each domain gets its own certificate and records");
+    }
+    const cnCertificateArn = optionalString(source, "cnCertificateArn");
+    if (cnCertificateArn !== undefined && !ARN.test(cnCertificateArn)) {
+        throw new InvalidValueError(qualified("cnCertificateArn"), "expected an ACM certificate ARN such as arn:aws:acm:us-east-2:123456789012:certificate/<uuid>");
+    }
+    const vpcCidr = optionalString(source, "vpcCidr") ?? "10.0.0.0/16";
+    if (!CIDR16_TO_24.test(vpcCidr)) {
+        throw new InvalidValueError(qualified("vpcCidr"), `expected a private /16-/22 block such as 10.0.0.0/16, got '${vpcCidr}'`);
+    }
+    const nodeMinSize = integer(source, "nodeMinSize", 2, 1, 100);
+    const nodeDesiredSize = integer(source, "nodeDesiredSize", 2, 1, 100);
+    const nodeMaxSize = integer(source, "nodeMaxSize", 4, 1, 100);
+    if (!(nodeMinSize <= nodeDesiredSize && nodeDesiredSize <= nodeMaxSize)) {
+        throw new InvalidValueError(qualified("nodeDesiredSize"), `need nodeMinSize <= nodeDesiredSize <= nodeMaxSize, got ${nodeMinSize}/${nodeDesiredSize}/${nodeMaxSize}`);
+    }
+    const listenerPorts = requirePorts(qualified("listenerPorts"), optionalList(source, "listenerPorts") ?? [...ALB_LISTENER_PORTS]);
+    for (const port of listenerPorts) {
+        if (!(ALB_LISTENER_PORTS as readonly number[]).includes(port)) {
+            throw new InvalidValueError(qualified("listenerPorts"), `port ${port} has no ALB listener: an ALB-type target group must use an ALB listener port (${ALB_LISTENER_PORTS.join(", ")})`);
+        }
+    }
+    const httpbinImage = optionalString(source, "httpbinImage") ?? "ghcr.io/mccutchen/go-httpbin:v2.18.3";
+    if (!IMAGE.test(httpbinImage)) {
+        throw new InvalidValueError(qualified("httpbinImage"), `expected an image reference with a registry and a tag or digest, such as ghcr.io/mccutchen/go-httpbin:v2.18.3, got '${httpbinImage}'`);
+    }
+    const clusterName = optionalString(source, "clusterName") ?? `crp-${stack}`;
+    if (!/^[a-zA-Z][a-zA-Z0-9-]{0,31}$/.test(clusterName)) {
+        throw new InvalidValueError(qualified("clusterName"), `expected 1-32 letters, digits and hyphens starting with a letter, got '${clusterName}'`);
+    }
+    return {
+        region: checkedRegion,
+        partition: partitionOf(checkedRegion),
+        domainName,
+        cnDomainName,
+        hostedZoneId: optionalZoneId(source, "hostedZoneId"),
+        cnHostedZoneId: optionalZoneId(source, "cnHostedZoneId"),
+        cnCertificateArn,
+        vpcCidr,
+        availabilityZoneCount: integer(source, "availabilityZoneCount", 2, 2, 6),
+        existingVpc: parseExistingVpc(source),
+        clusterName,
+        kubernetesVersion: matching(source, "kubernetesVersion", "1.33", /^1\.[0-9]{2}$/),
+        nodeInstanceType: matching(source, "nodeInstanceType", "t3.medium", /^[a-z][a-z0-9-]*\.[a-z0-9]+$/),
+        nodeMinSize,
+        nodeDesiredSize,
+        nodeMaxSize,
+        httpbinImage,
+        httpbinReplicas: integer(source, "httpbinReplicas", 2, 2, 50),
+        lbControllerChartVersion: matching(source, "lbControllerChartVersion", "1.13.4", /^[0-9]+\.[0-9]+\.[0-9]+$/),
+        listenerPorts,
+    };
+}
+
+function matching(source: ConfigSource, k: string, fallback: string, pattern: RegExp): string {
+    const value = optionalString(source, k) ?? fallback;
+    if (!pattern.test(value)) {
+        throw new InvalidValueError(qualified(k), `'${value}' does not look like ${fallback}`);
+    }
+    return value;
+}
+
+export function optionalZoneId(source: ConfigSource, k: string): string | undefined {
+    const value = optionalString(source, k);
+    if (value !== undefined && !/^Z[A-Z0-9]{1,31}$/.test(value)) {
+        throw new InvalidValueError(qualified(k), `expected a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ, got '${value}'`);
+    }
+    return value;
+}
+
+function parseExistingVpc(source: ConfigSource): ExistingVpc | undefined {
+    const raw = optionalString(source, "existingVpc");
+    if (raw === undefined) {
+        return undefined;
+    }
+    const hint = "expected {vpcId: vpc-..., publicSubnetIds: [subnet-..., subnet-...], privateSubnetIds: [subnet-..., subnet-...]}";
+    let value: { vpcId?: unknown; publicSubnetIds?: unknown; privateSubnetIds?: unknown };
+    try {
+        value = JSON.parse(raw);
+    } catch {
+        throw new InvalidValueError(qualified("existingVpc"), hint);
+    }
+    const ids = (v: unknown, prefix: string) =>
+        Array.isArray(v) && v.length >= 2 && v.every(s => typeof s === "string" && new RegExp(`^${prefix}-[0-9a-f]{8,17}$`).test(s));
+    if (typeof value !== "object" || value === null || typeof value.vpcId !== "string" || !/^vpc-[0-9a-f]{8,17}$/.test(value.vpcId)
+        || !ids(value.publicSubnetIds, "subnet") || !ids(value.privateSubnetIds, "subnet")) {
+        throw new InvalidValueError(qualified("existingVpc"), `${hint}, with at least 2 subnets of each kind in different AZs`);
+    }
+    return { vpcId: value.vpcId, publicSubnetIds: value.publicSubnetIds as string[], privateSubnetIds: value.privateSubnetIds as string[] };
+}

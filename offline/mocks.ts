@@ -1,0 +1,114 @@
+// The fake cloud behind the offline plan and the mocked tests: Pulumi mocks that answer every resource
+// and invoke the program makes with deterministic placeholder values, and record what was declared.
+// Mocks are process-global, so this is the one module that installs them.
+import * as pulumi from "@pulumi/pulumi";
+
+export interface DeclaredResource {
+    readonly urn: string;
+    readonly type: string;
+    readonly name: string;
+    readonly parent?: string;
+    readonly custom: boolean;
+    inputs: Record<string, any>;
+}
+
+export interface MockWorld {
+    readonly region: string;
+    /** The global stack's outputs, as a StackReference would read them. */
+    readonly stackOutputs?: Record<string, unknown>;
+}
+
+const partitionOf = (region: string) => region.startsWith("cn-") ? "aws-cn" : "aws";
+const dnsSuffix = (region: string) => region.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com";
+
+/** Placeholder state of a resource: its inputs, plus the outputs AWS (or a remote component) would add. */
+function fakeState(type: string, name: string, inputs: Record<string, any>, world: MockWorld, serial: number): Record<string, any> {
+    const arn = `arn:${partitionOf(world.region)}:mock:${world.region}:123456789012:${name}`;
+    switch (type) {
+        case "aws:ec2/eip:Eip":
+            // RFC 5737 documentation addresses: placeholders that can never be mistaken for real ones.
+            return { ...inputs, allocationId: `eipalloc-${name}`, publicIp: `203.0.113.${10 + serial % 200}` };
+        case "aws:lb/loadBalancer:LoadBalancer":
+            return { ...inputs, arn, dnsName: `${name}-0123456789.elb.${world.region}.${dnsSuffix(world.region)}`, zoneId: "ZMOCKELBZONE" };
+        case "aws:acm/certificate:Certificate":
+            return {
+                ...inputs, arn: `arn:${partitionOf(world.region)}:acm:${world.region}:123456789012:certificate/${name}`,
+                domainValidationOptions: [{
+                    domainName: inputs.domainName,
+                    resourceRecordName: `_0123456789abcdef.${String(inputs.domainName).replace(/^\*\./, "")}.`,
+                    resourceRecordType: "CNAME",
+                    resourceRecordValue: "_fedcba9876543210.mock.acm-validations.aws.",
+                }],
+            };
+        case "aws:route53/record:Record":
+            return { ...inputs, fqdn: inputs.name };
+        case "aws:ec2/launchTemplate:LaunchTemplate":
+            return { ...inputs, arn, latestVersion: 1 };
+        case "aws:cloudfront/distribution:Distribution":
+            return { ...inputs, arn, domainName: `d111111abcdef8.cloudfront.${world.region.startsWith("cn-") ? "cn" : "net"}` };
+        case "aws:iam/serverCertificate:ServerCertificate":
+            return { ...inputs, arn, name: `${name}-mock` };
+        case "eks:index:Cluster":
+            return {
+                kubeconfigJson: JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [{ name: inputs.name }] }),
+                oidcProviderArn: `arn:${partitionOf(world.region)}:iam::123456789012:oidc-provider/oidc.eks.${world.region}.${dnsSuffix(world.region)}/id/MOCK`,
+                oidcProviderUrl: `https://oidc.eks.${world.region}.${dnsSuffix(world.region)}/id/MOCK`,
+            };
+        case "pulumi:pulumi:StackReference":
+            return { ...inputs, outputs: world.stackOutputs ?? {}, secretOutputNames: [] };
+        default:
+            return { ...inputs, arn };
+    }
+}
+
+function fakeCall(token: string, inputs: Record<string, any>, world: MockWorld): Record<string, any> {
+    switch (token) {
+        case "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return { names: ["a", "b", "c"].map(z => `${world.region}${z}`), zoneIds: ["az1", "az2", "az3"] };
+        case "aws:route53/getZone:getZone":
+            return { ...inputs, zoneId: `ZMOCK${String(inputs.name).replace(/[^a-z0-9]/g, "").toUpperCase().slice(0, 16)}` };
+        case "aws:ssm/getParameter:getParameter":
+            return { ...inputs, value: "ami-0123456789abcdef0", type: "String" };
+        default:
+            throw new Error(`offline mocks: no fake answer for invoke ${token}`);
+    }
+}
+
+/**
+ * Installs the mocks for one run of the program (stack name, region, referenced outputs) and returns
+ * the list that fills with every resource declared, components included, with its parent's URN.
+ */
+export async function installMocks(project: string, stack: string, world: MockWorld): Promise<DeclaredResource[]> {
+    const declared: DeclaredResource[] = [];
+    let serial = 0;
+    await pulumi.runtime.setMocks({
+        newResource: args => {
+            const record = declared.find(r => r.type === args.type && r.name === args.name);
+            if (record) {
+                record.inputs = args.inputs;
+            }
+            const id = args.custom ? `${args.name}-id` : undefined;
+            return { id, state: fakeState(args.type, args.name, args.inputs, world, serial++) };
+        },
+        call: args => fakeCall(args.token, args.inputs, world),
+    }, project, stack, false);
+    // The mocks API does not pass the parent to newResource: read it off the request on its way in.
+    const monitor = pulumi.runtime.getMonitor() as unknown as {
+        registerResource(req: any, cb: unknown): Promise<void>;
+        newUrn(parent: string, type: string, name: string): string;
+    };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) => {
+        const parent: string = req.getParent();
+        declared.push({
+            urn: monitor.newUrn(parent, req.getType(), req.getName()),
+            type: req.getType(),
+            name: req.getName(),
+            parent: parent || undefined,
+            custom: req.getCustom(),
+            inputs: {},
+        });
+        return register(req, cb);
+    };
+    return declared;
+}

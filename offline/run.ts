@@ -1,0 +1,74 @@
+// Runs the real program (index.ts) under the offline mocks with the values of a stack file.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { DeclaredResource, installMocks } from "./mocks";
+
+export const PROJECT = "cross-region-proxy";
+const ROOT = path.resolve(__dirname, "..");
+
+/** The `config:` map of Pulumi.<stack>.yaml, as the CLI hands it to the program (objects as JSON text). */
+export function readStackConfig(stack: string): Record<string, string> {
+    const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+    const text = fs.readFileSync(file, "utf8");
+    const config: Record<string, string> = {};
+    // Stack files here hold flat `namespace:key: value` pairs, quoted or not; anything else is refused
+    // rather than misread.
+    let inConfig = false;
+    for (const line of text.split("\n")) {
+        if (/^\s*(#.*)?$/.test(line)) continue;
+        if (/^config:\s*$/.test(line)) { inConfig = true; continue; }
+        const match = /^ {2}([a-z][a-z0-9-]*:[A-Za-z0-9]+):\s*(.*?)\s*$/.exec(line);
+        if (!inConfig || !match) {
+            throw new Error(`${file}: cannot read '${line.trim()}' offline; keep stack files to flat 'namespace:key: value' lines`);
+        }
+        config[match[1]] = unquote(match[2]);
+    }
+    return config;
+}
+
+function unquote(value: string): string {
+    if (/^".*"$/.test(value)) return JSON.parse(value);
+    if (/^'.*'$/.test(value)) return value.slice(1, -1).replace(/''/g, "'");
+    if (value.startsWith("[")) return JSON.stringify(JSON.parse(value.replace(/'/g, "\"")));
+    return value;
+}
+
+export interface OfflineRun {
+    readonly stack: string;
+    readonly resources: DeclaredResource[];
+    readonly outputs: Record<string, unknown>;
+}
+
+export interface RunOptions {
+    /** Replaces or adds config values (`namespace:key`); undefined removes one. */
+    readonly overrides?: Record<string, string | undefined>;
+    /** What a StackReference to the global stack reads. */
+    readonly stackOutputs?: Record<string, unknown>;
+    readonly secretKeys?: string[];
+}
+
+/** Resolves every output of the program and waits until nothing is being registered any more. */
+export async function runStack(stack: string, options: RunOptions = {}): Promise<OfflineRun> {
+    const config: Record<string, string> = { ...readStackConfig(stack) };
+    for (const [key, value] of Object.entries(options.overrides ?? {})) {
+        if (value === undefined) delete config[key]; else config[key] = value;
+    }
+    pulumi.runtime.setAllConfig(config, options.secretKeys);
+    const resources = await installMocks(PROJECT, stack, { region: config["aws:region"] ?? "", stackOutputs: options.stackOutputs });
+    const entry = require.resolve(path.join(ROOT, "index"));
+    delete require.cache[entry];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const exported: Record<string, pulumi.Output<unknown>> = require(entry);
+    const outputs: Record<string, unknown> = {};
+    for (const [name, output] of Object.entries(exported)) {
+        outputs[name] = await resolve(output);
+    }
+    await pulumi.runtime.waitForRPCs();
+    return { stack, resources, outputs };
+}
+
+/** The value of an output under mocks (an output never resolves to unknown when preview is false). */
+export function resolve<T>(output: pulumi.Input<T>): Promise<T> {
+    return new Promise(done => pulumi.output(output).apply(value => { done(value as T); return value; }));
+}

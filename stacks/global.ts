@@ -1,0 +1,80 @@
+// The `global` stack: httpbin on EKS behind an ALB, and NLB-1 with Elastic IPs in front of the ALB.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { GlobalConfig } from "../config/global";
+import { HEALTH_CHECK_PATH, HttpbinOnEks } from "../components/HttpbinOnEks";
+import { Network } from "../components/Network";
+import { NlbFrontingAlb } from "../components/NlbFrontingAlb";
+
+export interface GlobalOutputs {
+    nlbPublicIps: pulumi.Output<string[]>;
+    nlbDnsName: pulumi.Output<string>;
+    albDnsName: pulumi.Output<string>;
+    albArn: pulumi.Output<string>;
+    httpbinUrl: pulumi.Output<string>;
+    nlbUrl: pulumi.Output<string>;
+}
+
+/** A public zone the stack can write, by id or looked up by name (it exists before the stack does). */
+export function hostedZoneId(domainName: string, zoneId: string | undefined): pulumi.Output<string> {
+    return zoneId !== undefined ? pulumi.output(zoneId)
+        : aws.route53.getZoneOutput({ name: domainName, privateZone: false }).zoneId;
+}
+
+export function globalStack(config: GlobalConfig): GlobalOutputs {
+    const network = config.existingVpc !== undefined
+        ? {
+            vpcId: pulumi.output(config.existingVpc.vpcId),
+            publicSubnetIds: config.existingVpc.publicSubnetIds.map(id => pulumi.output(id)),
+            privateSubnetIds: config.existingVpc.privateSubnetIds.map(id => pulumi.output(id)),
+        }
+        : new Network("global", {
+            cidrBlock: config.vpcCidr,
+            availabilityZoneCount: config.availabilityZoneCount,
+            privateSubnets: true,
+            publicSubnetTags: { "kubernetes.io/role/elb": "1" },
+            privateSubnetTags: { "kubernetes.io/role/internal-elb": "1" },
+        });
+    const zoneId = hostedZoneId(config.domainName, config.hostedZoneId);
+
+    const httpbin = new HttpbinOnEks("httpbin", {
+        vpcId: network.vpcId,
+        publicSubnetIds: network.publicSubnetIds,
+        privateSubnetIds: network.privateSubnetIds,
+        clusterName: config.clusterName,
+        kubernetesVersion: config.kubernetesVersion,
+        nodeInstanceType: config.nodeInstanceType,
+        nodeMinSize: config.nodeMinSize,
+        nodeDesiredSize: config.nodeDesiredSize,
+        nodeMaxSize: config.nodeMaxSize,
+        region: config.region,
+        partition: config.partition,
+        domainName: config.domainName,
+        cnDomainName: config.cnDomainName,
+        zoneId,
+        cnZoneId: config.cnCertificateArn === undefined ? hostedZoneId(config.cnDomainName, config.cnHostedZoneId) : undefined,
+        cnCertificateArn: config.cnCertificateArn,
+        httpbinImage: config.httpbinImage,
+        httpbinReplicas: config.httpbinReplicas,
+        lbControllerChartVersion: config.lbControllerChartVersion,
+    });
+
+    const nlb = new NlbFrontingAlb("nlb1", {
+        vpcId: network.vpcId,
+        subnetIds: network.publicSubnetIds,
+        albArn: httpbin.albArn,
+        ports: config.listenerPorts,
+        healthCheckPath: HEALTH_CHECK_PATH,
+        zoneId,
+        recordName: `nlbtoalb.${config.domainName}`,
+    });
+
+    return {
+        nlbPublicIps: nlb.publicIps,
+        nlbDnsName: nlb.dnsName,
+        albDnsName: httpbin.albDnsName,
+        albArn: httpbin.albArn,
+        httpbinUrl: httpbin.httpbinUrl,
+        nlbUrl: nlb.url,
+    };
+}
