@@ -64,7 +64,9 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
     for (const [name, output] of Object.entries(exported)) {
         outputs[name] = await resolve(output);
     }
-    await pulumi.runtime.waitForRPCs();
+    // Resources no output depends on (a PodDisruptionBudget, say) may still be registering: wait for
+    // every RPC in flight. The SDK exports this function but marks it internal in its typings.
+    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
     return { stack, resources, outputs };
 }
 
