@@ -56,21 +56,42 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
     }
     pulumi.runtime.setAllConfig(config, options.secretKeys);
     const resources = await installMocks(PROJECT, stack, { region: config["aws:region"] ?? "", stackOutputs: options.stackOutputs });
-    const entry = require.resolve(path.join(ROOT, "index"));
-    delete require.cache[entry];
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const exported: Record<string, pulumi.Output<unknown>> = require(entry);
+    // A failure inside the program (an apply that throws while a resource is being registered) surfaces
+    // as an unhandled rejection; the engine would fail the update, so the offline run fails too.
+    const failures: unknown[] = [];
+    let failed: () => void = () => undefined;
+    const failure = new Promise<void>(settle => { failed = settle; });
+    const onFailure = (reason: unknown) => { failures.push(reason); failed(); };
+    process.on("unhandledRejection", onFailure);
     const outputs: Record<string, unknown> = {};
-    for (const [name, output] of Object.entries(exported)) {
-        outputs[name] = await resolve(output);
+    try {
+        const entry = require.resolve(path.join(ROOT, "index"));
+        delete require.cache[entry];
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const exported: Record<string, pulumi.Output<unknown>> = require(entry);
+        for (const [name, output] of Object.entries(exported)) {
+            outputs[name] = await resolve(output).catch(onFailure);
+        }
+        // Resources no output depends on (a PodDisruptionBudget, say) may still be registering: wait for
+        // every RPC in flight. The SDK exports this function but marks it internal in its typings.
+        // After a failure, registrations that depend on it never finish: stop waiting, but give their
+        // rejections a moment to arrive here rather than in whatever runs next.
+        await Promise.race([(pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs(), failure]);
+        await new Promise(settle => setTimeout(settle, failures.length > 0 ? 100 : 0));
+    } finally {
+        process.off("unhandledRejection", onFailure);
     }
-    // Resources no output depends on (a PodDisruptionBudget, say) may still be registering: wait for
-    // every RPC in flight. The SDK exports this function but marks it internal in its typings.
-    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    if (failures.length > 0) {
+        throw failures[0];
+    }
     return { stack, resources, outputs };
 }
 
-/** The value of an output under mocks (an output never resolves to unknown when preview is false). */
+/**
+ * The value of an output under mocks (never unknown, since preview is false), or its error: an apply
+ * that throws (a missing stack output, say) must fail the run, not hang it. `promise()` is the SDK's
+ * own accessor, marked internal in its typings.
+ */
 export function resolve<T>(output: pulumi.Input<T>): Promise<T> {
-    return new Promise(done => pulumi.output(output).apply(value => { done(value as T); return value; }));
+    return (pulumi.output(output) as unknown as { promise(): Promise<T> }).promise();
 }

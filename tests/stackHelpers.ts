@@ -1,0 +1,21 @@
+// Lookups over what a mocked run declared, shared by the stack tests.
+import * as assert from "node:assert/strict";
+import { DeclaredResource } from "../offline/mocks";
+
+export function ofType(resources: DeclaredResource[], type: string): DeclaredResource[] {
+    return resources.filter(r => r.type === type);
+}
+
+export function one(resources: DeclaredResource[], type: string, name?: string): DeclaredResource {
+    const found = ofType(resources, type).filter(r => name === undefined || r.name === name);
+    assert.equal(found.length, 1, `expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}`);
+    return found[0];
+}
+
+/** Every string anywhere in a resource's inputs. */
+export function strings(value: unknown): string[] {
+    if (typeof value === "string") return [value];
+    if (Array.isArray(value)) return value.flatMap(strings);
+    if (value !== null && typeof value === "object") return Object.values(value).flatMap(strings);
+    return [];
+}
