@@ -92,23 +92,29 @@ export async function installMocks(project: string, stack: string, world: MockWo
         },
         call: args => fakeCall(args.token, args.inputs, world),
     }, project, stack, false);
-    // The mocks API does not pass the parent to newResource: read it off the request on its way in.
+    // The mocks API does not pass the parent to newResource: read it off the request on its way in,
+    // both for resources the program creates and for those it reads (a StackReference).
+    type Request = { getParent(): string; getType(): string; getName(): string; getCustom?(): boolean };
+    type Handler = (req: Request, cb: unknown) => Promise<void>;
     const monitor = pulumi.runtime.getMonitor() as unknown as {
-        registerResource(req: any, cb: unknown): Promise<void>;
+        registerResource: Handler;
+        readResource: Handler;
         newUrn(parent: string, type: string, name: string): string;
     };
-    const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req, cb) => {
-        const parent: string = req.getParent();
-        declared.push({
-            urn: monitor.newUrn(parent, req.getType(), req.getName()),
-            type: req.getType(),
-            name: req.getName(),
-            parent: parent || undefined,
-            custom: req.getCustom(),
-            inputs: {},
-        });
-        return register(req, cb);
-    };
+    for (const method of ["registerResource", "readResource"] as const) {
+        const original = monitor[method].bind(monitor);
+        monitor[method] = (req, cb) => {
+            const parent = req.getParent();
+            declared.push({
+                urn: monitor.newUrn(parent, req.getType(), req.getName()),
+                type: req.getType(),
+                name: req.getName(),
+                parent: parent || undefined,
+                custom: req.getCustom ? req.getCustom() : true,
+                inputs: {},
+            });
+            return original(req, cb);
+        };
+    }
     return declared;
 }

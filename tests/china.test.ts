@@ -1,0 +1,184 @@
+// The china stack, run for real under the offline mocks with the values of Pulumi.china.yaml, NLB-1's
+// addresses read through a mocked StackReference, in aws-cn and in a global region.
+import * as assert from "node:assert/strict";
+import { ALL_VIEWER_POLICY_ID, CACHING_DISABLED_POLICY_ID } from "../components/CloudfrontEdge";
+import { DeclaredResource } from "../offline/mocks";
+import { OfflineRun, runStack } from "../offline/run";
+import { renderArtifact } from "../proxy/render";
+import { one, ofType, strings } from "./stackHelpers";
+
+const NLB1 = ["198.51.100.7", "203.0.113.10", "203.0.113.11"];
+const PEM = "-----BEGIN CERTIFICATE-----\nMIIBmockmockmock\n-----END CERTIFICATE-----";
+const SECRET_KEY = "-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n-----END PRIVATE KEY-----";
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+const china = {
+    "cross-region-proxy:cloudfrontEnabled": "true",
+    "cross-region-proxy:cloudfrontCertificateBody": PEM,
+    "cross-region-proxy:cloudfrontCertificateChain": PEM,
+    "cross-region-proxy:cloudfrontPrivateKey": SECRET_KEY,
+};
+const global = {
+    "aws:region": "us-east-1",
+    "cross-region-proxy:cloudfrontEnabled": "true",
+    "cross-region-proxy:cloudfrontAcmCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab",
+};
+
+function userData(resources: DeclaredResource[]): string {
+    const template = one(resources, "aws:ec2/launchTemplate:LaunchTemplate");
+    return Buffer.from(template.inputs.userData, "base64").toString("utf8");
+}
+
+for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"], ["us-east-1", global, "aws"]] as const) {
+    describe(`china stack in ${label} (mocked)`, () => {
+        let run: OfflineRun;
+        let resources: DeclaredResource[];
+        before(async () => {
+            run = await runStack("china", {
+                overrides,
+                stackOutputs: { nlbPublicIps: NLB1 },
+                secretKeys: ["cross-region-proxy:cloudfrontPrivateKey"],
+            });
+            resources = run.resources;
+        });
+
+        it("reads NLB-1's addresses from the global stack named in the config", () => {
+            const reference = one(resources, "pulumi:pulumi:StackReference");
+            assert.equal(reference.name, "organization/cross-region-proxy/global");
+            assert.deepEqual(run.outputs.destinationIps, NLB1);
+        });
+
+        it("boots every proxy with the rendered script for exactly those addresses", () => {
+            const expected = renderArtifact("user-data", {
+                destinations: NLB1, ports: [80, 443], establishedTimeoutSeconds: 360,
+            });
+            assert.equal(userData(resources), expected);
+            for (const ip of NLB1) {
+                assert.match(userData(resources), new RegExp(`-j DNAT --to-destination ${ip.replace(/\./g, "\\.")}\\n`));
+            }
+        });
+
+        it("launches proxies with IMDSv2 only, no key pair, an encrypted root volume and SSM-only access", () => {
+            const template = one(resources, "aws:ec2/launchTemplate:LaunchTemplate");
+            assert.equal(template.inputs.metadataOptions.httpTokens, "required");
+            assert.equal(template.inputs.keyName, undefined);
+            assert.equal(template.inputs.blockDeviceMappings[0].ebs.encrypted, "true");
+            assert.equal(template.inputs.imageId, "ami-0123456789abcdef0");
+            const attachments = ofType(resources, "aws:iam/rolePolicyAttachment:RolePolicyAttachment");
+            assert.deepEqual(attachments.map(a => a.inputs.policyArn), [`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`]);
+        });
+
+        it("spreads the Auto Scaling group over at least 2 AZs and rolls it when the launch template changes", () => {
+            const group = one(resources, "aws:autoscaling/group:Group");
+            assert.ok(group.inputs.vpcZoneIdentifiers.length >= 2);
+            assert.deepEqual([group.inputs.minSize, group.inputs.desiredCapacity, group.inputs.maxSize], [2, 2, 4]);
+            assert.equal(group.inputs.instanceRefresh.strategy, "Rolling");
+            assert.equal(group.inputs.launchTemplate.version, "1");
+            assert.equal(group.inputs.targetGroupArns.length, 2);
+            const zones = ofType(resources, "aws:ec2/subnet:Subnet").map(s => s.inputs.availabilityZone);
+            assert.equal(new Set(zones).size, 2);
+        });
+
+        it("fronts the fleet with NLB-2: TCP listeners, TCP health checks, cross-zone, idle timeout 350 s", () => {
+            const nlb = one(resources, "aws:lb/loadBalancer:LoadBalancer", "proxy-nlb");
+            assert.equal(nlb.inputs.loadBalancerType, "network");
+            assert.equal(nlb.inputs.enableCrossZoneLoadBalancing, true);
+            for (const port of [80, 443]) {
+                const listener = one(resources, "aws:lb/listener:Listener", `proxy-${port}`);
+                assert.equal(listener.inputs.protocol, "TCP");
+                assert.equal(listener.inputs.tcpIdleTimeoutSeconds, 350);
+                const group = one(resources, "aws:lb/targetGroup:TargetGroup", `proxy-${port}`);
+                assert.equal(group.inputs.targetType, "instance");
+                assert.equal(group.inputs.port, port);
+                assert.equal(group.inputs.healthCheck.protocol, "TCP");
+                assert.equal(group.inputs.preserveClientIp, "false");
+            }
+            assert.equal(one(resources, "aws:route53/record:Record", "proxy-nlb").inputs.name, "test.poc1010.example.com");
+        });
+
+        it("admits only the listener ports, from NLB-2's security group", () => {
+            const proxy = one(resources, "aws:ec2/securityGroup:SecurityGroup", "proxy-proxy");
+            assert.deepEqual(proxy.inputs.ingress.map((r: { fromPort: number }) => r.fromPort), [80, 443]);
+            for (const rule of proxy.inputs.ingress) {
+                assert.equal(rule.cidrBlocks, undefined);
+                assert.deepEqual(rule.securityGroups, ["proxy-nlb-id"]);
+            }
+            const toNlb1 = proxy.inputs.egress.filter((r: { fromPort: number }) => r.fromPort === 80)[0];
+            assert.deepEqual(toNlb1.cidrBlocks, NLB1.map(ip => `${ip}/32`));
+        });
+
+        it("serves abc.<cnDomainName> through CloudFront with origin test.<cnDomainName> over TLS 1.2, no caching", () => {
+            const distribution = one(resources, "aws:cloudfront/distribution:Distribution");
+            assert.deepEqual(distribution.inputs.aliases, ["abc.poc1010.example.com"]);
+            const origin = distribution.inputs.origins[0];
+            assert.equal(origin.domainName, "test.poc1010.example.com");
+            assert.equal(origin.customOriginConfig.originProtocolPolicy, "https-only");
+            assert.deepEqual(origin.customOriginConfig.originSslProtocols, ["TLSv1.2"]);
+            assert.equal(distribution.inputs.viewerCertificate.minimumProtocolVersion, "TLSv1.2_2021");
+            assert.deepEqual(distribution.inputs.defaultCacheBehavior.allowedMethods, ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]);
+            assert.equal(one(resources, "aws:route53/record:Record", "edge").inputs.name, "abc.poc1010.example.com");
+            assert.match(String(run.outputs.cloudfrontDomainName), /cloudfront/);
+            assert.equal(run.outputs.edgeUrl, "https://abc.poc1010.example.com/");
+        });
+
+        if (partition === "aws-cn") {
+            it("uses an IAM server certificate under /cloudfront/ and forwardedValues with TTL 0, never a cache policy", () => {
+                const certificate = one(resources, "aws:iam/serverCertificate:ServerCertificate");
+                assert.match(certificate.inputs.path, /^\/cloudfront\//);
+                assert.equal(certificate.inputs.certificateBody, PEM);
+                assert.equal(certificate.inputs.privateKey[SECRET_SIG], "1b47061264138c4ac30d75fd1eb44270", "the private key stays a secret");
+                const distribution = one(resources, "aws:cloudfront/distribution:Distribution");
+                assert.equal(distribution.inputs.viewerCertificate.iamCertificateId, `${certificate.name}-id`);
+                assert.equal(distribution.inputs.viewerCertificate.acmCertificateArn, undefined);
+                const behaviour = distribution.inputs.defaultCacheBehavior;
+                assert.equal(behaviour.cachePolicyId, undefined);
+                assert.equal(behaviour.originRequestPolicyId, undefined);
+                assert.deepEqual(behaviour.forwardedValues, { queryString: true, headers: ["*"], cookies: { forward: "all" } });
+                assert.deepEqual([behaviour.minTtl, behaviour.defaultTtl, behaviour.maxTtl], [0, 0, 0]);
+                assert.equal(one(resources, "aws:route53/record:Record", "edge").inputs.type, "CNAME");
+            });
+
+            it("never writes the global partition into an ARN", () => {
+                assert.deepEqual(resources.flatMap(r => strings(r.inputs)).filter(s => s.includes("arn:aws:")), []);
+                assert.match(one(resources, "aws:iam/role:Role").inputs.assumeRolePolicy, /ec2\.amazonaws\.com\.cn/);
+            });
+        } else {
+            it("uses the ACM certificate and the managed CachingDisabled/AllViewer policies", () => {
+                assert.equal(ofType(resources, "aws:iam/serverCertificate:ServerCertificate").length, 0);
+                const distribution = one(resources, "aws:cloudfront/distribution:Distribution");
+                assert.equal(distribution.inputs.viewerCertificate.acmCertificateArn, global["cross-region-proxy:cloudfrontAcmCertificateArn"]);
+                const behaviour = distribution.inputs.defaultCacheBehavior;
+                assert.equal(behaviour.cachePolicyId, CACHING_DISABLED_POLICY_ID);
+                assert.equal(behaviour.originRequestPolicyId, ALL_VIEWER_POLICY_ID);
+                assert.equal(behaviour.forwardedValues, undefined);
+            });
+        }
+    });
+}
+
+describe("china stack destinations (mocked)", () => {
+    it("uses destinationIps instead of the global stack when given", async () => {
+        const run = await runStack("china", { overrides: { "cross-region-proxy:destinationIps": "[\"192.0.2.1\",\"192.0.2.2\"]" } });
+        assert.equal(ofType(run.resources, "pulumi:pulumi:StackReference").length, 0);
+        assert.deepEqual(run.outputs.destinationIps, ["192.0.2.1", "192.0.2.2"]);
+        assert.equal(userData(run.resources), renderArtifact("user-data", { destinations: ["192.0.2.1", "192.0.2.2"], ports: [80, 443] }));
+    });
+
+    it("fails, naming the stack and the output, when the global stack has no nlbPublicIps", async () => {
+        await assert.rejects(runStack("china", { stackOutputs: {} }),
+            /stack organization\/cross-region-proxy\/global has no output nlbPublicIps/);
+    });
+
+    it("fails on an nlbPublicIps output that is not a list of addresses", async () => {
+        await assert.rejects(runStack("china", { stackOutputs: { nlbPublicIps: ["203.0.113.10", "not-an-ip"] } }),
+            /nlbPublicIps \(destinations of the proxies\): 'not-an-ip' is not an IPv4 address/);
+    });
+
+    it("creates no CloudFront distribution and outputs null when CloudFront is disabled", async () => {
+        const run = await runStack("china", { stackOutputs: { nlbPublicIps: NLB1 } });
+        assert.equal(ofType(run.resources, "aws:cloudfront/distribution:Distribution").length, 0);
+        assert.equal(ofType(run.resources, "aws:iam/serverCertificate:ServerCertificate").length, 0);
+        assert.equal(run.outputs.cloudfrontDomainName, null);
+        assert.equal(run.outputs.edgeUrl, null);
+    });
+});
