@@ -46,8 +46,9 @@ export function renderRestoreDocument(spec: ForwardingSpec): string {
         `-A ${CHAINS.connect} -j CONNMARK --set-xmark ${mark(spec)}`,
         `-A ${CHAINS.connect} -j ${CHAINS.destinations}`,
         ...destinationRules(spec.destinations),
-        // Every destination, not just the first (the seed's bug); --random-fully avoids port-search clashes.
-        `-A ${CHAINS.postrouting} -m connmark --mark ${mark(spec)} -m comment --comment "proxied connections" -j MASQUERADE${natPorts} --random-fully`,
+        // Every destination, not just the first (the seed's bug); --random-fully avoids port-search clashes;
+        // -p tcp because iptables takes --to-ports only on a rule that matches a protocol with ports.
+        `-A ${CHAINS.postrouting} -p tcp -m connmark --mark ${mark(spec)} -m comment --comment "proxied connections" -j MASQUERADE${natPorts} --random-fully`,
         "COMMIT",
     ];
     const filter = [
