@@ -4,10 +4,11 @@ import { ForwardingSettings, forwardingSettings } from "../proxy/spec";
 import { optionalZoneId } from "./global";
 import { Partition, partitionOf, requireRegion } from "./partition";
 import {
-    ConfigSource, optionalBoolean, optionalList, optionalString, qualified, rejectUnknownKeys, requireString,
+    ConfigSource, optionalBoolean, optionalInteger, optionalList, optionalString, qualified, rejectUnknownKeys, requireString,
 } from "./reader";
 import {
-    InvalidValueError, requireDestinations, requireDomainName, requireInteger, requireLabel, requirePortRange, requirePorts,
+    InvalidValueError, requireDestinations, requireDomainName, requireInstanceType, requireLabel, requireOrderedSizes,
+    requirePortRange, requirePorts, requirePrivateCidr,
 } from "./validate";
 
 /** How CloudFront presents the china domain: ACM in global regions, an IAM server certificate in aws-cn. */
@@ -54,11 +55,9 @@ export const CHINA_KEYS = [
 
 const STACK_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 const ACM_US_EAST_1 = /^arn:aws:acm:us-east-1:[0-9]{12}:certificate\/[0-9a-f-]{36}$/;
-const PEM_CERT = /^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\s*$/;
-
-function integer(source: ConfigSource, k: string, fallback: number, min: number, max: number): number {
-    return requireInteger(qualified(k), source.get(k) ?? fallback, min, max);
-}
+const PEM_CERT = /^-----BEGIN CERTIFICATE-----\r?\n[\s\S]+\r?\n-----END CERTIFICATE-----\s*$/;
+/** A PEM certificate (or chain) that carries no private key: keys belong in the secret only. */
+const isCertificatePem = (text: string) => PEM_CERT.test(text) && !/PRIVATE KEY/.test(text);
 
 export function parseChinaConfig(source: ConfigSource, region: string | undefined): ChinaConfig {
     rejectUnknownKeys(source, CHINA_KEYS, "china");
@@ -67,28 +66,20 @@ export function parseChinaConfig(source: ConfigSource, region: string | undefine
     const cnDomainName = requireDomainName(qualified("cnDomainName"),
         requireString(source, "cnDomainName", "the china domain, e.g. poc1010.example.com"));
 
-    const minSize = integer(source, "proxyMinSize", 2, 1, 100);
-    const desiredSize = integer(source, "proxyDesiredSize", 2, 1, 100);
-    const maxSize = integer(source, "proxyMaxSize", 4, 1, 100);
-    if (!(minSize <= desiredSize && desiredSize <= maxSize)) {
-        throw new InvalidValueError(qualified("proxyDesiredSize"), `need proxyMinSize <= proxyDesiredSize <= proxyMaxSize, got ${minSize}/${desiredSize}/${maxSize}`);
-    }
-    const idleTimeoutSeconds = integer(source, "proxyIdleTimeoutSeconds", 350, 60, 6000);
+    const minSize = optionalInteger(source, "proxyMinSize", 2, 1, 100);
+    const desiredSize = optionalInteger(source, "proxyDesiredSize", 2, 1, 100);
+    const maxSize = optionalInteger(source, "proxyMaxSize", 4, 1, 100);
+    requireOrderedSizes([qualified("proxyMinSize"), qualified("proxyDesiredSize"), qualified("proxyMaxSize")], [minSize, desiredSize, maxSize]);
+    const idleTimeoutSeconds = optionalInteger(source, "proxyIdleTimeoutSeconds", 350, 60, 6000);
     const natPorts = optionalString(source, "proxyNatPorts");
     const forwarding = forwardingSettings({
         natPorts: natPorts === undefined ? undefined : requirePortRange(qualified("proxyNatPorts"), natPorts),
-        conntrackMax: source.get("proxyConntrackMax") === undefined ? undefined : integer(source, "proxyConntrackMax", 0, 1024, 16777216),
+        conntrackMax: source.get("proxyConntrackMax") === undefined ? undefined : optionalInteger(source, "proxyConntrackMax", 0, 1024, 16777216),
         // A little longer than the NLB's idle timeout, so the proxy never drops a flow the NLB still holds.
         establishedTimeoutSeconds: idleTimeoutSeconds + 10,
     });
-    const instanceType = optionalString(source, "proxyInstanceType") ?? "c6i.large";
-    if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType)) {
-        throw new InvalidValueError(qualified("proxyInstanceType"), `expected an EC2 instance type such as c6i.large, got '${instanceType}'`);
-    }
-    const vpcCidr = optionalString(source, "vpcCidr") ?? "10.20.0.0/16";
-    if (!/^(10|172|192)\.[0-9]{1,3}\.[0-9]{1,3}\.0\/(1[6-9]|2[0-2])$/.test(vpcCidr)) {
-        throw new InvalidValueError(qualified("vpcCidr"), `expected a private /16-/22 block such as 10.20.0.0/16, got '${vpcCidr}'`);
-    }
+    const instanceType = requireInstanceType(qualified("proxyInstanceType"), optionalString(source, "proxyInstanceType") ?? "c6i.large", "c6i.large");
+    const vpcCidr = requirePrivateCidr(qualified("vpcCidr"), optionalString(source, "vpcCidr") ?? "10.20.0.0/16", "10.20.0.0/16");
 
     return {
         region: checkedRegion,
@@ -97,7 +88,7 @@ export function parseChinaConfig(source: ConfigSource, region: string | undefine
         hostedZoneId: optionalZoneId(source, "hostedZoneId"),
         destinations: parseDestinations(source),
         vpcCidr,
-        availabilityZoneCount: integer(source, "availabilityZoneCount", 2, 2, 6),
+        availabilityZoneCount: optionalInteger(source, "availabilityZoneCount", 2, 2, 6),
         proxyRecordName: requireLabel(qualified("proxyRecordName"), optionalString(source, "proxyRecordName") ?? "test"),
         instanceType,
         minSize,
@@ -151,15 +142,15 @@ function parseEdge(source: ConfigSource, partition: Partition): EdgeConfig | und
     if (body === undefined) {
         throw new InvalidValueError(qualified("cloudfrontCertificateBody"), "CloudFront in China needs an IAM server certificate for *.<cnDomainName>: set cloudfrontCertificateBody (PEM), cloudfrontCertificateChain (PEM) and 'pulumi config set --secret cloudfrontPrivateKey < key.pem', or cloudfrontIamCertificateId; or set cloudfrontEnabled to false");
     }
-    if (!PEM_CERT.test(body)) {
-        throw new InvalidValueError(qualified("cloudfrontCertificateBody"), "expected a PEM certificate (-----BEGIN CERTIFICATE----- ...)");
+    if (!isCertificatePem(body)) {
+        throw new InvalidValueError(qualified("cloudfrontCertificateBody"), "expected a PEM certificate (-----BEGIN CERTIFICATE----- ...) and no private key (that goes in the secret cloudfrontPrivateKey)");
     }
     const chain = optionalString(source, "cloudfrontCertificateChain");
-    if (chain !== undefined && !PEM_CERT.test(chain)) {
-        throw new InvalidValueError(qualified("cloudfrontCertificateChain"), "expected PEM certificates (-----BEGIN CERTIFICATE----- ...)");
+    if (chain !== undefined && !isCertificatePem(chain)) {
+        throw new InvalidValueError(qualified("cloudfrontCertificateChain"), "expected PEM certificates (-----BEGIN CERTIFICATE----- ...) and no private key");
     }
     const privateKey = source.getSecret("cloudfrontPrivateKey");
-    if (privateKey === undefined) {
+    if (privateKey === undefined || optionalString(source, "cloudfrontPrivateKey") === undefined) {
         throw new InvalidValueError(qualified("cloudfrontPrivateKey"), "is required with cloudfrontCertificateBody: set it as a secret, 'pulumi config set --secret cloudfrontPrivateKey < key.pem'");
     }
     return { recordName, certificate: { kind: "iam-upload", body, chain, privateKey } };

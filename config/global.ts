@@ -1,9 +1,11 @@
 // Settings of the `global` stack: where httpbin runs and how NLB-1 fronts its ALB.
 import {
-    ConfigSource, optionalList, optionalString, qualified, rejectUnknownKeys, requireString,
+    ConfigSource, optionalInteger, optionalList, optionalString, qualified, rejectUnknownKeys, requireString,
 } from "./reader";
 import { Partition, partitionOf, requireRegion } from "./partition";
-import { InvalidValueError, requireDomainName, requireInteger, requirePorts } from "./validate";
+import {
+    InvalidValueError, requireDomainName, requireInstanceType, requireOrderedSizes, requirePorts, requirePrivateCidr,
+} from "./validate";
 
 export interface ExistingVpc {
     readonly vpcId: string;
@@ -46,13 +48,8 @@ export const GLOBAL_KEYS = [
 
 export const ALB_LISTENER_PORTS = [80, 443] as const;
 
-const CIDR16_TO_24 = /^(10|172|192)\.[0-9]{1,3}\.[0-9]{1,3}\.0\/(1[6-9]|2[0-2])$/;
 const ARN = /^arn:aws(-cn|-us-gov)?:acm:[a-z0-9-]+:[0-9]{12}:certificate\/[0-9a-f-]{36}$/;
 const IMAGE = /^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$/;
-
-function integer(source: ConfigSource, k: string, fallback: number, min: number, max: number): number {
-    return requireInteger(qualified(k), source.get(k) ?? fallback, min, max);
-}
 
 export function parseGlobalConfig(source: ConfigSource, region: string | undefined, stack: string): GlobalConfig {
     rejectUnknownKeys(source, GLOBAL_KEYS, "global");
@@ -66,16 +63,11 @@ export function parseGlobalConfig(source: ConfigSource, region: string | undefin
     if (cnCertificateArn !== undefined && !ARN.test(cnCertificateArn)) {
         throw new InvalidValueError(qualified("cnCertificateArn"), "expected an ACM certificate ARN such as arn:aws:acm:us-east-2:123456789012:certificate/<uuid>");
     }
-    const vpcCidr = optionalString(source, "vpcCidr") ?? "10.0.0.0/16";
-    if (!CIDR16_TO_24.test(vpcCidr)) {
-        throw new InvalidValueError(qualified("vpcCidr"), `expected a private /16-/22 block such as 10.0.0.0/16, got '${vpcCidr}'`);
-    }
-    const nodeMinSize = integer(source, "nodeMinSize", 2, 1, 100);
-    const nodeDesiredSize = integer(source, "nodeDesiredSize", 2, 1, 100);
-    const nodeMaxSize = integer(source, "nodeMaxSize", 4, 1, 100);
-    if (!(nodeMinSize <= nodeDesiredSize && nodeDesiredSize <= nodeMaxSize)) {
-        throw new InvalidValueError(qualified("nodeDesiredSize"), `need nodeMinSize <= nodeDesiredSize <= nodeMaxSize, got ${nodeMinSize}/${nodeDesiredSize}/${nodeMaxSize}`);
-    }
+    const vpcCidr = requirePrivateCidr(qualified("vpcCidr"), optionalString(source, "vpcCidr") ?? "10.0.0.0/16", "10.0.0.0/16");
+    const nodeMinSize = optionalInteger(source, "nodeMinSize", 2, 1, 100);
+    const nodeDesiredSize = optionalInteger(source, "nodeDesiredSize", 2, 1, 100);
+    const nodeMaxSize = optionalInteger(source, "nodeMaxSize", 4, 1, 100);
+    requireOrderedSizes([qualified("nodeMinSize"), qualified("nodeDesiredSize"), qualified("nodeMaxSize")], [nodeMinSize, nodeDesiredSize, nodeMaxSize]);
     const listenerPorts = requirePorts(qualified("listenerPorts"), optionalList(source, "listenerPorts") ?? [...ALB_LISTENER_PORTS]);
     for (const port of listenerPorts) {
         if (!(ALB_LISTENER_PORTS as readonly number[]).includes(port)) {
@@ -99,16 +91,16 @@ export function parseGlobalConfig(source: ConfigSource, region: string | undefin
         cnHostedZoneId: optionalZoneId(source, "cnHostedZoneId"),
         cnCertificateArn,
         vpcCidr,
-        availabilityZoneCount: integer(source, "availabilityZoneCount", 2, 2, 6),
+        availabilityZoneCount: optionalInteger(source, "availabilityZoneCount", 2, 2, 6),
         existingVpc: parseExistingVpc(source),
         clusterName,
         kubernetesVersion: matching(source, "kubernetesVersion", "1.33", /^1\.[0-9]{2}$/),
-        nodeInstanceType: matching(source, "nodeInstanceType", "t3.medium", /^[a-z][a-z0-9-]*\.[a-z0-9]+$/),
+        nodeInstanceType: requireInstanceType(qualified("nodeInstanceType"), optionalString(source, "nodeInstanceType") ?? "t3.medium", "t3.medium"),
         nodeMinSize,
         nodeDesiredSize,
         nodeMaxSize,
         httpbinImage,
-        httpbinReplicas: integer(source, "httpbinReplicas", 2, 2, 50),
+        httpbinReplicas: optionalInteger(source, "httpbinReplicas", 2, 2, 50),
         lbControllerChartVersion: matching(source, "lbControllerChartVersion", "1.13.4", /^[0-9]+\.[0-9]+\.[0-9]+$/),
         listenerPorts,
     };
@@ -147,6 +139,10 @@ function parseExistingVpc(source: ConfigSource): ExistingVpc | undefined {
     if (typeof value !== "object" || value === null || typeof value.vpcId !== "string" || !/^vpc-[0-9a-f]{8,17}$/.test(value.vpcId)
         || !ids(value.publicSubnetIds, "subnet") || !ids(value.privateSubnetIds, "subnet")) {
         throw new InvalidValueError(qualified("existingVpc"), `${hint}, with at least 2 subnets of each kind in different AZs`);
+    }
+    const subnets = [...value.publicSubnetIds as string[], ...value.privateSubnetIds as string[]];
+    if (new Set(subnets).size !== subnets.length) {
+        throw new InvalidValueError(qualified("existingVpc"), "lists a subnet twice: public and private subnets must all differ");
     }
     return { vpcId: value.vpcId, publicSubnetIds: value.publicSubnetIds as string[], privateSubnetIds: value.privateSubnetIds as string[] };
 }

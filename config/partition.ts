@@ -1,7 +1,7 @@
 // The AWS partition follows from the region: China regions (cn-north-1, cn-northwest-1) are `aws-cn`.
 // Resources differ by partition (CloudFront certificates and policies), so this must be known as a plain
 // string when the program runs, not as an output of an invoke.
-import { InvalidValueError } from "./validate";
+import { InvalidValueError, printable } from "./validate";
 
 export type Partition = "aws" | "aws-cn" | "aws-us-gov";
 
@@ -9,7 +9,7 @@ const REGION = /^(us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov)-[a-z]+-[0-9]$/;
 
 export function requireRegion(value: string | undefined): string {
     if (!value || !REGION.test(value)) {
-        throw new InvalidValueError("aws:region", `expected an AWS region such as us-east-2 or cn-northwest-1, got '${value ?? ""}': run 'pulumi config set aws:region <region>'`);
+        throw new InvalidValueError("aws:region", `expected an AWS region such as us-east-2 or cn-northwest-1, got '${printable(value ?? "")}': run 'pulumi config set aws:region <region>'`);
     }
     return value;
 }

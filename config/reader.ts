@@ -1,7 +1,7 @@
 // Reads this project's stack config as raw strings, so the parsers in this folder stay pure functions
 // that tests can call with a plain object, and one place knows how Pulumi stores values.
 import * as pulumi from "@pulumi/pulumi";
-import { InvalidValueError } from "./validate";
+import { InvalidValueError, editDistance, requireInteger } from "./validate";
 
 export const NAMESPACE = "cross-region-proxy";
 
@@ -74,6 +74,11 @@ export function optionalList(source: ConfigSource, k: string): unknown[] | undef
     return value.split(",").map(s => s.trim()).filter(s => s !== "");
 }
 
+/** A whole number in [min, max], or the default when unset. */
+export function optionalInteger(source: ConfigSource, k: string, fallback: number, min: number, max: number): number {
+    return requireInteger(key(k), source.get(k) ?? fallback, min, max);
+}
+
 export function optionalBoolean(source: ConfigSource, k: string, fallback: boolean): boolean {
     const value = optionalString(source, k);
     if (value === undefined) return fallback;
@@ -85,7 +90,8 @@ export function optionalBoolean(source: ConfigSource, k: string, fallback: boole
 export function rejectUnknownKeys(source: ConfigSource, known: readonly string[], role: string): void {
     for (const k of source.keys()) {
         if (!known.includes(k)) {
-            const near = known.find(n => n.toLowerCase() === k.toLowerCase() || n.startsWith(k) || k.startsWith(n));
+            const near = known.find(n => n.toLowerCase() === k.toLowerCase() || n.startsWith(k) || k.startsWith(n))
+                ?? known.find(n => editDistance(n.toLowerCase(), k.toLowerCase()) <= 2);
             throw new InvalidValueError(key(k), `is not a setting of the ${role} stack${near ? ` (did you mean ${key(near)}?)` : ""}; known keys: ${known.join(", ")}`);
         }
     }

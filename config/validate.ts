@@ -91,9 +91,70 @@ export function requirePorts(key: string, values: readonly unknown[]): number[] 
 export function requireInteger(key: string, value: unknown, min: number, max: number): number {
     const n = typeof value === "string" && /^-?[0-9]+$/.test(value.trim()) ? Number(value.trim()) : value;
     if (typeof n !== "number" || !Number.isSafeInteger(n) || n < min || n > max) {
-        throw new InvalidValueError(key, `expected a whole number from ${min} to ${max}, got '${printable(String(value))}'`);
+        throw new InvalidValueError(key, `expected a whole number from ${min} to ${max}, got '${printable(shown(value))}'`);
     }
     return n;
+}
+
+/** Any value as text for a message; JSON values can be objects no String() accepts. */
+function shown(value: unknown): string {
+    try {
+        return typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
+    } catch {
+        return Object.prototype.toString.call(value);
+    }
+}
+
+/** Three sizes of a scaling group, in order; the error names the desired-size key. */
+export function requireOrderedSizes(keys: readonly [string, string, string], sizes: readonly [number, number, number]): void {
+    const [min, desired, max] = sizes;
+    if (!(min <= desired && desired <= max)) {
+        const names = keys.map(k => k.split(":").pop()).join(" <= ");
+        throw new InvalidValueError(keys[1], `need ${names}, got ${sizes.join("/")}`);
+    }
+}
+
+const PRIVATE_BLOCKS: ReadonlyArray<[number, number]> = [[0x0a000000, 8], [0xac100000, 12], [0xc0a80000, 16]];
+
+/** A VPC block: an aligned /16-/22 inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16. */
+export function requirePrivateCidr(key: string, value: string, example: string): string {
+    const [address, prefixText, extra] = value.split("/");
+    const octets = parseIpv4(address ?? "");
+    const prefix = /^[0-9]{2}$/.test(prefixText ?? "") ? Number(prefixText) : NaN;
+    const hint = `expected a private /16-/22 block such as ${example}, got '${printable(value)}'`;
+    if (!octets || extra !== undefined || !(prefix >= 16 && prefix <= 22)) {
+        throw new InvalidValueError(key, hint);
+    }
+    const base = octets.reduce((n, o) => n * 256 + o, 0);
+    if (base % 2 ** (32 - prefix) !== 0) {
+        throw new InvalidValueError(key, `${hint}: the address has bits set past /${prefix}`);
+    }
+    if (!PRIVATE_BLOCKS.some(([start, bits]) => prefix >= bits && Math.floor(base / 2 ** (32 - bits)) === start / 2 ** (32 - bits))) {
+        throw new InvalidValueError(key, `${hint}: it is not inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16`);
+    }
+    return value;
+}
+
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+
+export function requireInstanceType(key: string, value: string, example: string): string {
+    if (!INSTANCE_TYPE.test(value)) {
+        throw new InvalidValueError(key, `expected an EC2 instance type such as ${example}, got '${printable(value)}'`);
+    }
+    return value;
+}
+
+/** Levenshtein distance, for "did you mean" hints. */
+export function editDistance(a: string, b: string): number {
+    let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const current = [i];
+        for (let j = 1; j <= b.length; j++) {
+            current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        previous = current;
+    }
+    return previous[b.length];
 }
 
 export interface PortRange {

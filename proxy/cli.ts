@@ -37,7 +37,10 @@ function main(argv: string[]): string {
         establishedTimeoutSeconds: values["established-timeout"] === undefined ? undefined
             : requireInteger("--established-timeout", values["established-timeout"], 60, 432000),
         connmark,
-    }, { destinations: "--destinations", ports: "--ports" });
+    }, {
+        destinations: "--destinations", ports: "--ports", natPorts: "--nat-ports", conntrackMax: "--conntrack-max",
+        establishedTimeoutSeconds: "--established-timeout", connmark: "--connmark",
+    });
 }
 
 try {

@@ -1,0 +1,535 @@
+// Pure tests of the stack config parsers (config/index.ts, global.ts, china.ts) over a plain-object
+// source: no Pulumi mocks, no engine. Every invalid case names its key and says what to write instead.
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createRequire } from "node:module";
+import * as pulumi from "@pulumi/pulumi";
+import { parseRole } from "../config";
+import { CHINA_KEYS, ChinaConfig, parseChinaConfig } from "../config/china";
+import { GLOBAL_KEYS, GlobalConfig, parseGlobalConfig } from "../config/global";
+import { NAMESPACE, objectConfigSource } from "../config/reader";
+import { InvalidValueError } from "../config/validate";
+
+type Values = Record<string, string | number | boolean | object>;
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const q = (k: string) => `${NAMESPACE}:${k}`;
+
+/** fn throws an InvalidValueError for `key` whose message starts with the key and matches every gist. */
+function rejects(fn: () => unknown, key: string, ...gists: RegExp[]): InvalidValueError {
+    let caught: unknown;
+    try {
+        fn();
+    } catch (err) {
+        caught = err;
+    }
+    assert.ok(caught instanceof InvalidValueError, `expected an InvalidValueError for ${key}, got ${caught === undefined ? "no error" : String(caught)}`);
+    assert.equal(caught.key, key, caught.message);
+    assert.match(caught.message, new RegExp(`^${escapeRegExp(key)}: `));
+    for (const gist of gists) {
+        assert.match(caught.message, gist);
+    }
+    return caught;
+}
+
+const GLOBAL_BASE: Values = { role: "global", domainName: "poc1009.example.com", cnDomainName: "poc1010.example.com" };
+const parseGlobal = (extra: Values = {}, region = "us-east-2", stack = "global", drop: string[] = []) => {
+    const values: Values = { ...GLOBAL_BASE, ...extra };
+    for (const k of drop) delete values[k];
+    return parseGlobalConfig(objectConfigSource(values), region, stack);
+};
+const rejectsGlobal = (extra: Values, k: string, ...gists: RegExp[]) => rejects(() => parseGlobal(extra), q(k), ...gists);
+
+const CHINA_BASE: Values = {
+    role: "china", cnDomainName: "poc1010.example.com", globalStack: "organization/cross-region-proxy/global", cloudfrontEnabled: "false",
+};
+const parseChina = (extra: Values = {}, region = "cn-northwest-1", drop: string[] = []) => {
+    const values: Values = { ...CHINA_BASE, ...extra };
+    for (const k of drop) delete values[k];
+    return parseChinaConfig(objectConfigSource(values), region);
+};
+const rejectsChina = (extra: Values, k: string, ...gists: RegExp[]) => rejects(() => parseChina(extra), q(k), ...gists);
+
+const UUID = "0a1b2c3d-4e5f-6789-abcd-ef0123456789";
+const ACM_US_EAST_1 = `arn:aws:acm:us-east-1:123456789012:certificate/${UUID}`;
+const PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUexample\n-----END CERTIFICATE-----\n";
+const PEM_CHAIN = `${PEM}${PEM}`;
+const KEY = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49example\n-----END PRIVATE KEY-----\n";
+
+/** The stack file's `cross-region-proxy:*` values, as Pulumi hands them to the program. */
+function stackFileValues(file: string): { region?: string; values: Values } {
+    const yaml = createRequire(__filename)("js-yaml") as { load(text: string): unknown };
+    const doc = yaml.load(fs.readFileSync(path.join(__dirname, "..", file), "utf8")) as { config: Record<string, unknown> };
+    const values: Values = {};
+    for (const [k, v] of Object.entries(doc.config)) {
+        if (k.startsWith(`${NAMESPACE}:`)) values[k.slice(NAMESPACE.length + 1)] = v as string;
+    }
+    return { region: doc.config["aws:region"] as string | undefined, values };
+}
+
+describe("parseRole", () => {
+    it("reads global and china", () => {
+        assert.equal(parseRole(objectConfigSource({ role: "global" })), "global");
+        assert.equal(parseRole(objectConfigSource({ role: "china" })), "china");
+    });
+    it("requires the role, naming the stack file", () =>
+        rejects(() => parseRole(objectConfigSource({})), q("role"), /expected global or china: set it in the stack file \(Pulumi\.<stack>\.yaml\)/));
+    for (const bad of ["Global", "both", "", " china"]) {
+        it(`rejects role ${JSON.stringify(bad)}`, () =>
+            rejects(() => parseRole(objectConfigSource({ role: bad })), q("role"), new RegExp(`expected global or china, got '${escapeRegExp(bad)}'`)));
+    }
+});
+
+describe("parseGlobalConfig", () => {
+    it("fills every default from the region and the two domains", () => {
+        const expected: GlobalConfig = {
+            region: "us-east-2",
+            partition: "aws",
+            domainName: "poc1009.example.com",
+            cnDomainName: "poc1010.example.com",
+            hostedZoneId: undefined,
+            cnHostedZoneId: undefined,
+            cnCertificateArn: undefined,
+            vpcCidr: "10.0.0.0/16",
+            availabilityZoneCount: 2,
+            existingVpc: undefined,
+            clusterName: "crp-global",
+            kubernetesVersion: "1.33",
+            nodeInstanceType: "t3.medium",
+            nodeMinSize: 2,
+            nodeDesiredSize: 2,
+            nodeMaxSize: 4,
+            httpbinImage: "ghcr.io/mccutchen/go-httpbin:v2.18.3",
+            httpbinReplicas: 2,
+            lbControllerChartVersion: "1.13.4",
+            listenerPorts: [80, 443],
+        };
+        assert.deepStrictEqual(parseGlobal(), expected);
+    });
+
+    it("accepts the values of Pulumi.global.yaml", () => {
+        const { region, values } = stackFileValues("Pulumi.global.yaml");
+        const config = parseGlobalConfig(objectConfigSource(values), region, "global");
+        assert.equal(config.domainName, "poc1009.example.com");
+        assert.equal(config.cnDomainName, "poc1010.example.com");
+    });
+
+    it("names the cluster after the stack and derives the partition from the region", () => {
+        assert.equal(parseGlobal({}, "us-east-2", "dev").clusterName, "crp-dev");
+        assert.equal(parseGlobal({}, "cn-north-1").partition, "aws-cn");
+        assert.equal(parseGlobal({}, "us-gov-west-1").partition, "aws-us-gov");
+    });
+
+    it("reads every setting it knows", () => {
+        const existingVpc = { vpcId: "vpc-0123456789abcdef0", publicSubnetIds: ["subnet-0aaaaaaa", "subnet-0bbbbbbb"], privateSubnetIds: ["subnet-0ccccccc", "subnet-0ddddddd"] };
+        const config = parseGlobal({
+            hostedZoneId: "Z0123456789ABCDEFGHIJ", cnHostedZoneId: "Z9876543210", cnCertificateArn: `arn:aws:acm:us-east-2:123456789012:certificate/${UUID}`,
+            vpcCidr: "172.16.0.0/20", availabilityZoneCount: 3, existingVpc, clusterName: "my-cluster", kubernetesVersion: "1.32",
+            nodeInstanceType: "m7g.large", nodeMinSize: 1, nodeDesiredSize: "3", nodeMaxSize: 5, httpbinImage: `registry.example.com:5000/team/httpbin@sha256:${"a".repeat(64)}`,
+            httpbinReplicas: 3, lbControllerChartVersion: "1.14.0", listenerPorts: [443],
+        });
+        assert.equal(config.hostedZoneId, "Z0123456789ABCDEFGHIJ");
+        assert.equal(config.cnHostedZoneId, "Z9876543210");
+        assert.equal(config.vpcCidr, "172.16.0.0/20");
+        assert.equal(config.availabilityZoneCount, 3);
+        assert.deepStrictEqual(config.existingVpc, existingVpc);
+        assert.equal(config.clusterName, "my-cluster");
+        assert.equal(config.kubernetesVersion, "1.32");
+        assert.deepEqual([config.nodeMinSize, config.nodeDesiredSize, config.nodeMaxSize], [1, 3, 5]);
+        assert.equal(config.httpbinReplicas, 3);
+        assert.deepEqual(config.listenerPorts, [443]);
+    });
+
+    it("reads listenerPorts as a list or as comma-separated text", () => {
+        assert.deepEqual(parseGlobal({ listenerPorts: "443, 80" }).listenerPorts, [443, 80]);
+        assert.deepEqual(parseGlobal({ listenerPorts: "[80]" }).listenerPorts, [80]);
+    });
+
+    describe("rejects", () => {
+        it("an unknown key, suggesting the one meant", () => {
+            rejectsGlobal({ domainname: "x.example.com" }, "domainname", /is not a setting of the global stack \(did you mean cross-region-proxy:domainName\?\)/);
+            rejectsGlobal({ listenerPort: "80" }, "listenerPort", /did you mean cross-region-proxy:listenerPorts\?/);
+            rejectsGlobal({ nodeMinSizes: 2 }, "nodeMinSizes", /did you mean cross-region-proxy:nodeMinSize\?/);
+            const err = rejectsGlobal({ bogus: 1 }, "bogus", /is not a setting of the global stack; known keys: role, domainName, cnDomainName/);
+            assert.doesNotMatch(err.message, /did you mean/);
+            for (const k of GLOBAL_KEYS) assert.ok(err.message.includes(k));
+        });
+
+        it("a china-stack key", () => rejectsGlobal({ globalStack: "o/p/s" }, "globalStack", /is not a setting of the global stack/));
+
+        it("a missing or bad region", () => {
+            rejects(() => parseGlobalConfig(objectConfigSource(GLOBAL_BASE), undefined, "global"), "aws:region", /pulumi config set aws:region/);
+            rejects(() => parseGlobal({}, "moon-1"), "aws:region", /got 'moon-1'/);
+        });
+
+        it("a missing domainName or cnDomainName", () => {
+            rejects(() => parseGlobal({}, "us-east-2", "global", ["domainName"]), q("domainName"), /is required: the global domain, e\.g\. poc1009\.example\.com/);
+            rejects(() => parseGlobal({ domainName: "   " }), q("domainName"), /is required/);
+            rejects(() => parseGlobal({}, "us-east-2", "global", ["cnDomainName"]), q("cnDomainName"), /is required: the china domain, e\.g\. poc1010\.example\.com/);
+        });
+
+        it("a malformed domain", () => {
+            rejectsGlobal({ domainName: "*.example.com" }, "domainName", /not a lower-case DNS name .*no wildcard/);
+            rejectsGlobal({ cnDomainName: "Poc1010.example.com" }, "cnDomainName", /not a lower-case DNS name/);
+            rejectsGlobal({ domainName: "example.com." }, "domainName", /no trailing dot/);
+        });
+
+        it("the same domain twice", () =>
+            rejectsGlobal({ cnDomainName: "poc1009.example.com" }, "cnDomainName", /must differ from domainName: each domain gets its own certificate and records/));
+
+        for (const bad of ["arn:aws:acm:us-east-2:123456789012:certificate/not-a-uuid", "arn:aws:iam::123456789012:server-certificate/x", `arn:aws:acm:us-east-2:12345:certificate/${UUID}`]) {
+            it(`cnCertificateArn ${bad}`, () =>
+                rejectsGlobal({ cnCertificateArn: bad }, "cnCertificateArn", /expected an ACM certificate ARN such as arn:aws:acm:us-east-2:123456789012:certificate\/<uuid>/));
+        }
+
+        for (const bad of ["10.0.0.0/8", "10.0.0.0/24", "10.0.0.0", "8.8.0.0/16", "10.0.0.1/16", "fd00::/16", "10.0.0.0/16,10.1.0.0/16"]) {
+            it(`vpcCidr ${JSON.stringify(bad)}`, () =>
+                rejectsGlobal({ vpcCidr: bad }, "vpcCidr", /expected a private \/16-\/22 block such as 10\.0\.0\.0\/16/));
+        }
+
+        it("node sizes out of order, naming all three", () => {
+            rejectsGlobal({ nodeMinSize: 3 }, "nodeDesiredSize", /need nodeMinSize <= nodeDesiredSize <= nodeMaxSize, got 3\/2\/4/);
+            rejectsGlobal({ nodeDesiredSize: 5 }, "nodeDesiredSize", /got 2\/5\/4/);
+            rejectsGlobal({ nodeMaxSize: 1, nodeMinSize: 1, nodeDesiredSize: 2 }, "nodeDesiredSize", /got 1\/2\/1/);
+        });
+
+        it("node sizes out of range or not numbers", () => {
+            rejectsGlobal({ nodeMinSize: 0 }, "nodeMinSize", /expected a whole number from 1 to 100, got '0'/);
+            rejectsGlobal({ nodeMaxSize: 101 }, "nodeMaxSize", /from 1 to 100, got '101'/);
+            rejectsGlobal({ nodeDesiredSize: "two" }, "nodeDesiredSize", /got 'two'/);
+            rejectsGlobal({ nodeDesiredSize: 2.5 }, "nodeDesiredSize", /got '2\.5'/);
+        });
+
+        it("a listener port without an ALB listener", () => {
+            rejectsGlobal({ listenerPorts: [8080] }, "listenerPorts", /port 8080 has no ALB listener: an ALB-type target group must use an ALB listener port \(80, 443\)/);
+            rejectsGlobal({ listenerPorts: "80,8443" }, "listenerPorts", /port 8443 has no ALB listener/);
+        });
+
+        it("malformed listener ports", () => {
+            rejectsGlobal({ listenerPorts: [] }, "listenerPorts", /needs at least one TCP port/);
+            rejectsGlobal({ listenerPorts: [80, 80] }, "listenerPorts", /port 80 is listed twice/);
+            rejectsGlobal({ listenerPorts: [0] }, "listenerPorts", /from 1 to 65535, got '0'/);
+            rejectsGlobal({ listenerPorts: "[80," }, "listenerPorts", /is not a valid list: write it as a YAML list or as comma-separated values/);
+            rejectsGlobal({ listenerPorts: "http" }, "listenerPorts", /got 'http'/);
+        });
+
+        for (const bad of ["httpbin", "kennethreitz/httpbin", "docker.io/kennethreitz/httpbin", "ghcr.io/mccutchen/go-httpbin", "GHCR.io/mccutchen/go-httpbin:v2",
+            "ghcr.io/mccutchen/go-httpbin:v2;reboot", "ghcr.io/mccutchen/go-httpbin@sha256:abc"]) {
+            it(`httpbinImage ${bad}`, () =>
+                rejectsGlobal({ httpbinImage: bad }, "httpbinImage", /expected an image reference with a registry and a tag or digest, such as ghcr\.io\/mccutchen\/go-httpbin:v2\.18\.3/));
+        }
+
+        for (const bad of ["1abc", "a_b", "a".repeat(33), "-abc", "crp.global"]) {
+            it(`clusterName ${bad}`, () =>
+                rejectsGlobal({ clusterName: bad }, "clusterName", /expected 1-32 letters, digits and hyphens starting with a letter/));
+        }
+
+        it("a default clusterName that the stack name makes invalid", () => {
+            rejects(() => parseGlobal({}, "us-east-2", "my_stack"), q("clusterName"), /got 'crp-my_stack'/);
+            assert.equal(parseGlobal({ clusterName: "ok" }, "us-east-2", "my_stack").clusterName, "ok");
+        });
+
+        for (const k of ["hostedZoneId", "cnHostedZoneId"]) {
+            for (const bad of ["z0123456789", "Z", "/hostedzone/Z0123456789", "Z0123 456"]) {
+                it(`${k} ${bad}`, () =>
+                    rejectsGlobal({ [k]: bad }, k, /expected a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ/));
+            }
+        }
+
+        const hint = /expected \{vpcId: vpc-\.\.\., publicSubnetIds: \[subnet-\.\.\., subnet-\.\.\.\], privateSubnetIds: \[subnet-\.\.\., subnet-\.\.\.\]\}/;
+        it("existingVpc that is not JSON", () => rejectsGlobal({ existingVpc: "vpc-0123456789abcdef0" }, "existingVpc", hint));
+        for (const [what, value] of [
+            ["null", "null"],
+            ["a list", "[]"],
+            ["a number", "5"],
+            ["no subnets", { vpcId: "vpc-0123456789abcdef0" }],
+            ["a bad vpc id", { vpcId: "vpc-xyz", publicSubnetIds: ["subnet-0aaaaaaa", "subnet-0bbbbbbb"], privateSubnetIds: ["subnet-0ccccccc", "subnet-0ddddddd"] }],
+            ["one public subnet", { vpcId: "vpc-01234567", publicSubnetIds: ["subnet-0aaaaaaa"], privateSubnetIds: ["subnet-0ccccccc", "subnet-0ddddddd"] }],
+            ["a subnet id with a bad prefix", { vpcId: "vpc-01234567", publicSubnetIds: ["subnet-0aaaaaaa", "sg-0bbbbbbb"], privateSubnetIds: ["subnet-0ccccccc", "subnet-0ddddddd"] }],
+            ["subnet ids that are not strings", { vpcId: "vpc-01234567", publicSubnetIds: ["subnet-0aaaaaaa", "subnet-0bbbbbbb"], privateSubnetIds: [1, 2] }],
+        ] as const) {
+            it(`existingVpc with ${what}`, () => rejectsGlobal({ existingVpc: value }, "existingVpc", hint, /with at least 2 subnets of each kind in different AZs/));
+        }
+        it("existingVpc that lists a subnet twice", () => rejectsGlobal({
+            existingVpc: { vpcId: "vpc-01234567", publicSubnetIds: ["subnet-0aaaaaaa", "subnet-0bbbbbbb"], privateSubnetIds: ["subnet-0aaaaaaa", "subnet-0ddddddd"] },
+        }, "existingVpc", /lists a subnet twice/));
+
+        it("other malformed settings", () => {
+            rejectsGlobal({ availabilityZoneCount: 1 }, "availabilityZoneCount", /from 2 to 6, got '1'/);
+            rejectsGlobal({ availabilityZoneCount: 7 }, "availabilityZoneCount", /from 2 to 6, got '7'/);
+            rejectsGlobal({ httpbinReplicas: 1 }, "httpbinReplicas", /from 2 to 50, got '1'/);
+            rejectsGlobal({ kubernetesVersion: "v1.33" }, "kubernetesVersion", /'v1\.33' does not look like 1\.33/);
+            rejectsGlobal({ nodeInstanceType: "T3.medium" }, "nodeInstanceType", /expected an EC2 instance type such as t3\.medium, got 'T3\.medium'/);
+            rejectsGlobal({ lbControllerChartVersion: "v1.13.4" }, "lbControllerChartVersion", /does not look like 1\.13\.4/);
+        });
+    });
+
+    it("trims values: surrounding spaces are not an error", () => {
+        assert.equal(parseGlobal({ vpcCidr: " 10.1.0.0/16 ", domainName: " poc1009.example.com " }).vpcCidr, "10.1.0.0/16");
+    });
+
+    // Not an address, not private, or with bits past the prefix (subnets.ts would misalign).
+    for (const bad of ["10.300.0.0/16", "192.0.0.0/16", "172.0.0.0/16", "10.0.1.0/16"]) {
+        it(`rejects vpcCidr ${bad} (not a private, aligned /16-/22 block)`, () =>
+            rejectsGlobal({ vpcCidr: bad }, "vpcCidr", /expected a private \/16-\/22 block/));
+    }
+});
+
+describe("parseChinaConfig", () => {
+    it("fills every default: fleet 2/2/4, ports 80 and 443, established timeout = idle + 10", () => {
+        const expected: ChinaConfig = {
+            region: "cn-northwest-1",
+            partition: "aws-cn",
+            cnDomainName: "poc1010.example.com",
+            hostedZoneId: undefined,
+            destinations: { globalStack: "organization/cross-region-proxy/global" },
+            vpcCidr: "10.20.0.0/16",
+            availabilityZoneCount: 2,
+            proxyRecordName: "test",
+            instanceType: "c6i.large",
+            minSize: 2,
+            desiredSize: 2,
+            maxSize: 4,
+            listenerPorts: [80, 443],
+            idleTimeoutSeconds: 350,
+            forwarding: { natPorts: undefined, conntrackMax: 262144, establishedTimeoutSeconds: 360, connmark: 0x4000 },
+            edge: undefined,
+        };
+        assert.deepStrictEqual(parseChina(), expected);
+    });
+
+    it("accepts the values of Pulumi.china.yaml", () => {
+        const { region, values } = stackFileValues("Pulumi.china.yaml");
+        const config = parseChinaConfig(objectConfigSource(values), region);
+        assert.equal(config.partition, "aws-cn");
+        assert.deepEqual(config.destinations, { globalStack: "organization/cross-region-proxy/global" });
+    });
+
+    it("reads the fleet and kernel settings", () => {
+        const config = parseChina({
+            proxyMinSize: 3, proxyDesiredSize: "4", proxyMaxSize: 10, proxyListenerPorts: "443", proxyIdleTimeoutSeconds: 600,
+            proxyNatPorts: "20000-60000", proxyConntrackMax: 1048576, proxyInstanceType: "c7g.xlarge", proxyRecordName: "edge-1",
+            vpcCidr: "192.168.0.0/22", availabilityZoneCount: 3, hostedZoneId: "Z0123456789",
+        });
+        assert.deepEqual([config.minSize, config.desiredSize, config.maxSize], [3, 4, 10]);
+        assert.deepEqual(config.listenerPorts, [443]);
+        assert.equal(config.idleTimeoutSeconds, 600);
+        assert.deepStrictEqual(config.forwarding, { natPorts: { from: 20000, to: 60000 }, conntrackMax: 1048576, establishedTimeoutSeconds: 610, connmark: 0x4000 });
+        assert.equal(config.instanceType, "c7g.xlarge");
+        assert.equal(config.proxyRecordName, "edge-1");
+        assert.equal(config.hostedZoneId, "Z0123456789");
+        assert.equal(config.availabilityZoneCount, 3);
+    });
+
+    it("keeps the established timeout 10 s over the idle timeout at both ends of its range", () => {
+        assert.equal(parseChina({ proxyIdleTimeoutSeconds: 60 }).forwarding.establishedTimeoutSeconds, 70);
+        assert.equal(parseChina({ proxyIdleTimeoutSeconds: "6000" }).forwarding.establishedTimeoutSeconds, 6010);
+    });
+
+    describe("destinations", () => {
+        it("takes destinationIps as a list, over globalStack", () =>
+            assert.deepStrictEqual(parseChina({ destinationIps: ["203.0.113.10", "203.0.113.11"] }).destinations, { ips: ["203.0.113.10", "203.0.113.11"] }));
+        it("takes destinationIps as comma-separated text, without globalStack", () =>
+            assert.deepStrictEqual(parseChina({ destinationIps: " 203.0.113.10, 198.51.100.7 ,10.0.0.1" }, "cn-northwest-1", ["globalStack"]).destinations,
+                { ips: ["203.0.113.10", "198.51.100.7", "10.0.0.1"] }));
+        it("falls back to globalStack when destinationIps is blank", () =>
+            assert.deepStrictEqual(parseChina({ destinationIps: "  " }).destinations, { globalStack: "organization/cross-region-proxy/global" }));
+
+        const key = "destinationIps";
+        it("rejects a bad address in either form", () => {
+            rejectsChina({ destinationIps: ["203.0.113.10", "127.0.0.1"] }, key, /127\.0\.0\.1 is a loopback address/);
+            rejectsChina({ destinationIps: "203.0.113.10,169.254.169.254" }, key, /link-local/);
+            rejectsChina({ destinationIps: "10.0.0.0/8" }, key, /not an IPv4 address .*no CIDR/);
+            rejectsChina({ destinationIps: "nlb.example.com" }, key, /no host name/);
+            rejectsChina({ destinationIps: "203.0.113.10 203.0.113.11" }, key, /not an IPv4 address/);
+            rejectsChina({ destinationIps: [" 203.0.113.10"] }, key, /not an IPv4 address/);
+        });
+        it("rejects duplicates, an empty list, non-strings, too many and broken JSON", () => {
+            rejectsChina({ destinationIps: "203.0.113.10,203.0.113.10" }, key, /203\.0\.113\.10 is listed twice/);
+            rejectsChina({ destinationIps: [] }, key, /needs at least one IPv4 address/);
+            rejectsChina({ destinationIps: "," }, key, /needs at least one IPv4 address/);
+            rejectsChina({ destinationIps: [1, 2] }, key, /expected IPv4 addresses as strings, got number/);
+            rejectsChina({ destinationIps: Array.from({ length: 33 }, (_, i) => `203.0.113.${i + 1}`) }, key, /has 33 addresses; at most 32/);
+            rejectsChina({ destinationIps: "[\"203.0.113.10\"" }, key, /is not a valid list/);
+        });
+
+        it("requires globalStack without destinationIps", () =>
+            rejects(() => parseChina({}, "cn-northwest-1", ["globalStack"]), q("globalStack"),
+                /is required \(the global stack as <org>\/cross-region-proxy\/global\), unless destinationIps lists NLB-1's addresses/));
+        for (const bad of ["global", "organization/global", "a/b/c/d", "org/cross-region-proxy/glo bal", "org//global", "org/p/s;x"]) {
+            it(`rejects globalStack ${JSON.stringify(bad)}`, () =>
+                rejectsChina({ globalStack: bad }, "globalStack", /expected a fully qualified stack name <org>\/<project>\/<stack>/));
+        }
+    });
+
+    describe("rejects", () => {
+        it("an unknown key, suggesting the one meant", () => {
+            rejectsChina({ destinationIp: "203.0.113.10" }, "destinationIp", /is not a setting of the china stack \(did you mean cross-region-proxy:destinationIps\?\)/);
+            rejectsChina({ cloudfrontenabled: "false" }, "cloudfrontenabled", /did you mean cross-region-proxy:cloudfrontEnabled\?/);
+            // A global-stack key in the china stack: the nearest china key is suggested.
+            const err = rejectsChina({ domainName: "poc1009.example.com" }, "domainName", /is not a setting of the china stack \(did you mean cross-region-proxy:cnDomainName\?\); known keys:/);
+            rejectsChina({ clusterName: "x" }, "clusterName", /is not a setting of the china stack; known keys:/);
+            for (const k of CHINA_KEYS) assert.ok(err.message.includes(k));
+        });
+
+        it("a missing or bad region", () => {
+            rejects(() => parseChinaConfig(objectConfigSource(CHINA_BASE), undefined), "aws:region", /pulumi config set aws:region/);
+            rejects(() => parseChina({}, "cn-west-1a"), "aws:region", /got 'cn-west-1a'/);
+        });
+
+        it("a missing or bad cnDomainName", () => {
+            rejects(() => parseChina({}, "cn-northwest-1", ["cnDomainName"]), q("cnDomainName"), /is required: the china domain/);
+            rejectsChina({ cnDomainName: "*.poc1010.example.com" }, "cnDomainName", /no wildcard/);
+        });
+
+        it("fleet sizes out of order or range", () => {
+            rejectsChina({ proxyMinSize: 3 }, "proxyDesiredSize", /need proxyMinSize <= proxyDesiredSize <= proxyMaxSize, got 3\/2\/4/);
+            rejectsChina({ proxyDesiredSize: 5 }, "proxyDesiredSize", /got 2\/5\/4/);
+            rejectsChina({ proxyMaxSize: 0 }, "proxyMaxSize", /from 1 to 100, got '0'/);
+        });
+
+        it("an idle timeout outside the NLB's 60-6000 s", () => {
+            rejectsChina({ proxyIdleTimeoutSeconds: 59 }, "proxyIdleTimeoutSeconds", /expected a whole number from 60 to 6000, got '59'/);
+            rejectsChina({ proxyIdleTimeoutSeconds: 6001 }, "proxyIdleTimeoutSeconds", /got '6001'/);
+            rejectsChina({ proxyIdleTimeoutSeconds: "5m" }, "proxyIdleTimeoutSeconds", /got '5m'/);
+        });
+
+        it("a bad NAT port range", () => {
+            rejectsChina({ proxyNatPorts: "80-90" }, "proxyNatPorts", /from 1024 to 65535, got '80'/);
+            rejectsChina({ proxyNatPorts: "60000-20000" }, "proxyNatPorts", /range 60000-20000 is empty/);
+            rejectsChina({ proxyNatPorts: "any" }, "proxyNatPorts", /expected a port range such as 1024-65535, got 'any'/);
+        });
+
+        it("a conntrack size out of range", () =>
+            rejectsChina({ proxyConntrackMax: 100 }, "proxyConntrackMax", /from 1024 to 16777216, got '100'/));
+
+        it("bad listener ports", () => {
+            rejectsChina({ proxyListenerPorts: [0] }, "proxyListenerPorts", /from 1 to 65535, got '0'/);
+            rejectsChina({ proxyListenerPorts: "443,443" }, "proxyListenerPorts", /port 443 is listed twice/);
+            rejectsChina({ proxyListenerPorts: "[]" }, "proxyListenerPorts", /needs at least one TCP port/);
+        });
+
+        it("other malformed settings", () => {
+            rejectsChina({ proxyInstanceType: "C6I.large" }, "proxyInstanceType", /expected an EC2 instance type such as c6i\.large, got 'C6I\.large'/);
+            rejectsChina({ vpcCidr: "10.20.0.0/8" }, "vpcCidr", /expected a private \/16-\/22 block such as 10\.20\.0\.0\/16/);
+            rejectsChina({ availabilityZoneCount: 1 }, "availabilityZoneCount", /from 2 to 6/);
+            rejectsChina({ proxyRecordName: "Test" }, "proxyRecordName", /not a single lower-case DNS label/);
+            rejectsChina({ hostedZoneId: "zone" }, "hostedZoneId", /expected a Route 53 hosted zone id/);
+        });
+
+        it("a vpcCidr that is not a valid CIDR block (10.300.0.0/16)", () =>
+            rejectsChina({ vpcCidr: "10.300.0.0/16" }, "vpcCidr", /expected a private \/16-\/22 block/));
+
+        for (const bad of ["yes", "True", "1", "no"]) {
+            it(`cloudfrontEnabled ${JSON.stringify(bad)}`, () =>
+                rejectsChina({ cloudfrontEnabled: bad }, "cloudfrontEnabled", new RegExp(`expected true or false, got '${bad}'`)));
+        }
+
+        // JSON can hold a value no String() converts: it still gets the usual message, not a TypeError.
+        it("a port that is a JSON object with a toString key, as an InvalidValueError", () =>
+            rejectsChina({ proxyListenerPorts: "[{\"toString\":1}]" }, "proxyListenerPorts", /expected a whole number from 1 to 65535/));
+    });
+
+    describe("CloudFront", () => {
+        it("needs no certificate when disabled (boolean or text)", () => {
+            assert.equal(parseChina({ cloudfrontEnabled: false }).edge, undefined);
+            assert.equal(parseChina({ cloudfrontEnabled: "false" }, "us-east-1").edge, undefined);
+            assert.equal(parseChina({ cloudfrontEnabled: "false", cloudfrontAcmCertificateArn: "ignored" }).edge, undefined);
+        });
+
+        describe("in cn-northwest-1 (aws-cn)", () => {
+            const on = (extra: Values = {}, region = "cn-northwest-1") => parseChina({ cloudfrontEnabled: true, ...extra }, region);
+            const rejectsOn = (extra: Values, k: string, ...gists: RegExp[]) => rejects(() => on(extra), q(k), ...gists);
+
+            it("is enabled by default and then needs a certificate", () =>
+                rejects(() => parseChina({}, "cn-northwest-1", ["cloudfrontEnabled"]), q("cloudfrontCertificateBody"),
+                    /CloudFront in China needs an IAM server certificate/, /cloudfrontIamCertificateId/, /or set cloudfrontEnabled to false/));
+
+            it("rejects an ACM certificate", () =>
+                rejectsOn({ cloudfrontAcmCertificateArn: ACM_US_EAST_1, cloudfrontCertificateBody: PEM, cloudfrontPrivateKey: KEY }, "cloudfrontAcmCertificateArn",
+                    /CloudFront in China takes no ACM certificate: set cloudfrontCertificateBody/));
+
+            it("rejects a missing body, saying how to set the key as a secret", () =>
+                rejectsOn({}, "cloudfrontCertificateBody", /set cloudfrontCertificateBody \(PEM\), cloudfrontCertificateChain \(PEM\) and 'pulumi config set --secret cloudfrontPrivateKey < key\.pem'/));
+
+            for (const [what, body] of [["text", "hello"], ["a private key", KEY], ["a certificate on one line", "-----BEGIN CERTIFICATE----- MIIB -----END CERTIFICATE-----"]]) {
+                it(`rejects a body that is ${what}`, () =>
+                    rejectsOn({ cloudfrontCertificateBody: body, cloudfrontPrivateKey: KEY }, "cloudfrontCertificateBody", /expected a PEM certificate \(-----BEGIN CERTIFICATE----- \.\.\.\)/));
+            }
+
+            it("rejects a chain that is not PEM", () =>
+                rejectsOn({ cloudfrontCertificateBody: PEM, cloudfrontCertificateChain: "chain", cloudfrontPrivateKey: KEY }, "cloudfrontCertificateChain", /expected PEM certificates/));
+
+            it("rejects a body without its private key", () =>
+                rejectsOn({ cloudfrontCertificateBody: PEM }, "cloudfrontPrivateKey",
+                    /is required with cloudfrontCertificateBody: set it as a secret, 'pulumi config set --secret cloudfrontPrivateKey < key\.pem'/));
+
+            it("uploads body, chain and key, the key as a secret output", () => {
+                const edge = on({ cloudfrontCertificateBody: PEM, cloudfrontCertificateChain: PEM_CHAIN, cloudfrontPrivateKey: KEY });
+                assert.ok(edge.edge);
+                assert.equal(edge.edge.recordName, "abc");
+                const cert = edge.edge.certificate;
+                assert.equal(cert.kind, "iam-upload");
+                if (cert.kind !== "iam-upload") return;
+                assert.equal(cert.body, PEM.trim());
+                assert.equal(cert.chain, PEM_CHAIN.trim());
+                assert.ok(pulumi.Output.isInstance(cert.privateKey));
+                // The key is only in the secret output, nowhere in the plain part of the config.
+                assert.ok(!JSON.stringify({ ...edge, edge: { ...edge.edge, certificate: { ...cert, privateKey: undefined } } }).includes("PRIVATE KEY"));
+            });
+
+            it("also in cn-north-1", () =>
+                assert.equal(on({ cloudfrontCertificateBody: PEM, cloudfrontPrivateKey: KEY }, "cn-north-1").edge?.certificate.kind, "iam-upload"));
+
+            it("uses an existing IAM server certificate by id", () => {
+                const edge = on({ cloudfrontIamCertificateId: "ASCAEXAMPLE1234567890", cloudfrontRecordName: "www" }).edge;
+                assert.deepStrictEqual(edge, { recordName: "www", certificate: { kind: "iam-existing", id: "ASCAEXAMPLE1234567890" } });
+            });
+
+            for (const bad of ["ascaexample1234567890", "ASCAEXAMPLE123456789", "ASCAEXAMPLE12345678901", "arn:aws-cn:iam::123456789012:server-certificate/cloudfront/x"]) {
+                it(`rejects IAM certificate id ${bad}`, () =>
+                    rejectsOn({ cloudfrontIamCertificateId: bad }, "cloudfrontIamCertificateId", /expected an IAM server certificate id \(21 upper-case letters and digits\)/));
+            }
+
+            it("rejects a bad record name", () =>
+                rejectsOn({ cloudfrontIamCertificateId: "ASCAEXAMPLE1234567890", cloudfrontRecordName: "a.b" }, "cloudfrontRecordName", /single lower-case DNS label/));
+
+            // Blank counts as unset, as for every other key; the upload would fail at deploy time.
+            it("rejects an empty private key as missing", () =>
+                rejectsOn({ cloudfrontCertificateBody: PEM, cloudfrontPrivateKey: "" }, "cloudfrontPrivateKey", /is required/));
+
+            // A key pasted into the body or chain would sit in clear in the stack file.
+            it("rejects a private key inside the certificate body", () =>
+                rejectsOn({ cloudfrontCertificateBody: `${PEM}${KEY}${PEM}`, cloudfrontPrivateKey: "k" }, "cloudfrontCertificateBody", /no private key/));
+            it("rejects a private key inside the chain", () =>
+                rejectsOn({ cloudfrontCertificateBody: PEM, cloudfrontCertificateChain: `${PEM}${KEY}${PEM}`, cloudfrontPrivateKey: "k" }, "cloudfrontCertificateChain", /no private key/));
+            it("accepts a certificate with CRLF line endings", () => {
+                const crlf = PEM.replace(/\n/g, "\r\n");
+                assert.equal(on({ cloudfrontCertificateBody: crlf, cloudfrontPrivateKey: "k" }).edge?.certificate.kind, "iam-upload");
+            });
+        });
+
+        describe("in us-east-1 (aws)", () => {
+            const on = (extra: Values = {}, region = "us-east-1") => parseChina({ cloudfrontEnabled: "true", ...extra }, region);
+            const rejectsOn = (extra: Values, ...gists: RegExp[]) => rejects(() => on(extra), q("cloudfrontAcmCertificateArn"), ...gists);
+
+            it("requires an ACM certificate ARN in us-east-1", () => {
+                const err = rejectsOn({}, /outside China, CloudFront needs an ACM certificate in us-east-1 for \*\.<cnDomainName>/, /or set cloudfrontEnabled to false/);
+                assert.doesNotMatch(err.message, /got/);
+                // An IAM certificate does not replace it.
+                rejectsOn({ cloudfrontCertificateBody: PEM, cloudfrontPrivateKey: KEY }, /needs an ACM certificate in us-east-1/);
+            });
+
+            for (const bad of [`arn:aws:acm:us-west-2:123456789012:certificate/${UUID}`, `arn:aws-cn:acm:us-east-1:123456789012:certificate/${UUID}`, "ASCAEXAMPLE1234567890"]) {
+                it(`rejects ${bad}, quoting it`, () => rejectsOn({ cloudfrontAcmCertificateArn: bad }, new RegExp(`got '${escapeRegExp(bad)}'`)));
+            }
+
+            it("uses the ACM certificate, in any global region", () => {
+                assert.deepStrictEqual(on({ cloudfrontAcmCertificateArn: ACM_US_EAST_1 }).edge, { recordName: "abc", certificate: { kind: "acm", arn: ACM_US_EAST_1 } });
+                assert.equal(on({ cloudfrontAcmCertificateArn: ACM_US_EAST_1 }, "eu-west-1").edge?.certificate.kind, "acm");
+                assert.equal(on({ cloudfrontAcmCertificateArn: ACM_US_EAST_1 }).partition, "aws");
+            });
+        });
+    });
+});
