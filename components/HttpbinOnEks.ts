@@ -103,9 +103,8 @@ export class HttpbinOnEks extends pulumi.ComponentResource {
         const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: cluster.kubeconfigJson, enableServerSideApply: true }, { parent: this });
 
         // The controller's identity: IRSA, trusted only for its own service account.
-        const issuer = cluster.oidcProviderUrl.apply(url => url.replace(/^https:\/\//, ""));
         const controllerRole = new aws.iam.Role(`${name}-lb-controller`, {
-            assumeRolePolicy: pulumi.all([cluster.oidcProviderArn, issuer]).apply(([arn, host]) => JSON.stringify({
+            assumeRolePolicy: pulumi.all([cluster.oidcProviderArn, cluster.oidcIssuer]).apply(([arn, host]) => JSON.stringify({
                 Version: "2012-10-17",
                 Statement: [{
                     Effect: "Allow",

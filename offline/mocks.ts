@@ -53,6 +53,7 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, worl
                 kubeconfigJson: JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [{ name: inputs.name }] }),
                 oidcProviderArn: `arn:${partitionOf(world.region)}:iam::123456789012:oidc-provider/oidc.eks.${world.region}.${dnsSuffix(world.region)}/id/MOCK`,
                 oidcProviderUrl: `https://oidc.eks.${world.region}.${dnsSuffix(world.region)}/id/MOCK`,
+                oidcIssuer: `oidc.eks.${world.region}.${dnsSuffix(world.region)}/id/MOCK`,
             };
         case "pulumi:pulumi:StackReference":
             return { ...inputs, outputs: world.stackOutputs ?? {}, secretOutputNames: [] };
