@@ -43,8 +43,11 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
         super("cross-region-proxy:index:IptablesProxyFleet", name, {}, opts);
         const tcp = (port: number) => ({ protocol: "tcp", fromPort: port, toPort: port });
 
-        // NLB-2 has a security group and does not preserve client addresses (preserveClientIp false):
-        // connections reach the proxies from NLB-2 itself, so the proxies admit its group and nothing else.
+        // NLB-2 has a security group, and the proxies admit that group and nothing else. Client IP
+        // preservation stays on (the default for instance targets): a target rule that references the NLB's
+        // group admits its traffic even so (NLB guide, "security groups"), and the NLB then allocates no
+        // source ports of its own towards each proxy, a ceiling (about 55,000 per target) the proxies'
+        // NAT capacity would otherwise hit first.
         const nlbSecurityGroup = new aws.ec2.SecurityGroup(`${name}-nlb`, {
             vpcId: args.vpcId,
             description: "NLB-2: listener ports from anywhere",
@@ -118,7 +121,7 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
                 protocol: "TCP",
                 port,
                 vpcId: args.vpcId,
-                preserveClientIp: "false",
+                preserveClientIp: "true",
                 deregistrationDelay: 60,
                 connectionTermination: true,
                 healthCheck: { protocol: "TCP", port: "traffic-port", interval: 10, healthyThreshold: 3, unhealthyThreshold: 2 },

@@ -91,7 +91,7 @@ for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"]
                 assert.equal(group.inputs.targetType, "instance");
                 assert.equal(group.inputs.port, port);
                 assert.equal(group.inputs.healthCheck.protocol, "TCP");
-                assert.equal(group.inputs.preserveClientIp, "false");
+                assert.equal(group.inputs.preserveClientIp, "true");
             }
             assert.equal(one(resources, "aws:route53/record:Record", "proxy-nlb").inputs.name, "test.poc1010.example.com");
         });
