@@ -16,18 +16,9 @@ import { inNs, isRoot, run, startInNs, sleep, which } from "../lab/exec";
 import {
     burst, createLab, hostDifferences, hostSnapshot, Lab, missingPrerequisites, REPO_ROOT, tcpToolArgv, toolEnv, USER_HOST,
 } from "../lab/topology";
+import { intFlag, UsageError } from "../lab/flags";
 
 const USAGE = "usage: npm run bench [-- --seconds 1-30 (3)] [--connections 100-50000 (3000)] [--repeat 1-5 (2)] [--destinations 1-6 (3)] [--json]";
-
-class UsageError extends Error { }
-
-function intFlag(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
-    if (value === undefined) return fallback;
-    if (!/^[0-9]+$/.test(value) || Number(value) < min || Number(value) > max) {
-        throw new UsageError(`--${name}: expected an integer from ${min} to ${max}, got '${value}'`);
-    }
-    return Number(value);
-}
 
 interface PathUnderTest { readonly name: "direct" | "iptables" | "haproxy"; readonly host: string; readonly what: string }
 interface Measurement { connPerSec: number; reqPerSec: number; mbPerSec: number; errors: number }

@@ -14,21 +14,12 @@ import {
     burst, createLab, detach, DOMAIN, hostDifferences, hostSnapshot, Lab, labDir, missingPrerequisites,
     NAME_PREFIX, namespacesWithPrefix, newRunId, PUBLIC_ADDRESSES, REPO_ROOT, teardown, USER_HOST, VIP,
 } from "./topology";
+import { intFlag, UsageError } from "./flags";
 
 const USAGE = `usage: npm run lab [-- --keep] [--proxies N (1-8, default 2)] [--destinations N (1-${PUBLIC_ADDRESSES.length}, default 3)]
                    [--connections N (default 600)]
        npm run lab -- --down RUN_ID
        npm run lab -- --list`;
-
-class UsageError extends Error { }
-
-function intFlag(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
-    if (value === undefined) return fallback;
-    if (!/^[0-9]+$/.test(value) || Number(value) < min || Number(value) > max) {
-        throw new UsageError(`--${name}: expected an integer from ${min} to ${max}, got '${value}'`);
-    }
-    return Number(value);
-}
 
 function listLabs(): string[] {
     const ids = new Set<string>();

@@ -14,6 +14,8 @@ import {
 } from "./topology";
 
 const CI = process.env.CI === "true";
+/** First port of the narrowed NAT ranges of test 8. */
+const NAT_PORT_FROM = 40000;
 const HOW_TO_RUN = "The forwarding lab needs root (network namespaces, netfilter): sudo npm run test:lab";
 
 /** Figures worth reporting, printed once at the end of the suite. */
@@ -55,6 +57,20 @@ describe("forwarding lab (network namespaces, root)", function () {
     };
     const dests = (n: number) => L().state.publicAddresses.slice(0, n);
     const standard = () => L().applyToAllProxies(dests(3));
+
+    /** Proxy 0 with the script for `destinations` and a NAT range of k ports (listeners plus the holder's
+     *  port), the holder started, old holder entries gone; and a client that holds connections through it. */
+    const natPortRun = (destinations: string[], k: number) => {
+        const lab = L();
+        const p0 = lab.state.proxies[0];
+        const natPorts = `${NAT_PORT_FROM}-${NAT_PORT_FROM + k - 1}`;
+        const applied = lab.applyScript(p0.ns, lab.renderScript(destinations, ["--nat-ports", natPorts], [...LISTENER_PORTS, HOLD_PORT]));
+        assert.equal(applied.status, 0, `the script with --nat-ports ${natPorts} failed: ${applied.stderr}`);
+        lab.startHoldServer();
+        inNs(p0.ns, "conntrack", ["-D", "-p", "tcp", "--orig-port-dst", String(HOLD_PORT)], { allowFailure: true });
+        const statsBefore = conntrackStats(p0.ns);
+        return { p0, natPorts, statsBefore, client: new HoldClient(lab.state.ns.client, p0.inAddress, HOLD_PORT, 250) };
+    };
 
     before(function () {
         if (!isRoot()) {
@@ -350,18 +366,8 @@ describe("forwarding lab (network namespaces, root)", function () {
         const cases: Array<{ k: number; n: number }> = [{ k: 8, n: 3 }, { k: 4, n: 5 }];
         for (const { k, n } of cases) {
             it(`8. NAT ports: K = ${k} NAT ports, N = ${n} destinations: one proxy holds exactly K x N = ${k * n} connections, the next fails`, async function () {
-                const lab = L();
-                const p0 = lab.state.proxies[0];
                 const destinations = dests(n);
-                const from = 40000;
-                const natPorts = `${from}-${from + k - 1}`;
-                const script = lab.renderScript(destinations, ["--nat-ports", natPorts], [...LISTENER_PORTS, HOLD_PORT]);
-                const applied = lab.applyScript(p0.ns, script);
-                assert.equal(applied.status, 0, `the script with --nat-ports ${natPorts} failed: ${applied.stderr}`);
-                lab.startHoldServer();
-                inNs(p0.ns, "conntrack", ["-D", "-p", "tcp", "--orig-port-dst", String(HOLD_PORT)], { allowFailure: true });
-                const statsBefore = conntrackStats(p0.ns);
-                const client = new HoldClient(lab.state.ns.client, p0.inAddress, HOLD_PORT, 250);
+                const { p0, natPorts, statsBefore, client } = natPortRun(destinations, k);
                 try {
                     const t0 = Date.now();
                     type Fill = { successes: number; failures: number; attempts: number; held: number; trace: string };
@@ -387,7 +393,7 @@ describe("forwarding lab (network namespaces, root)", function () {
                         const ports = entries.filter(e => e.replySrc === d).map(e => e.replyDport);
                         assert.equal(ports.length, k, `${d} holds ${ports.length} connections`);
                         assert.equal(new Set(ports).size, k, `distinct NAT ports towards ${d}`);
-                        assert.ok(ports.every(p => p >= from && p < from + k), `NAT ports in ${natPorts}: ${ports.join(",")}`);
+                        assert.ok(ports.every(p => p >= NAT_PORT_FROM && p < NAT_PORT_FROM + k), `NAT ports in ${natPorts}: ${ports.join(",")}`);
                         assert.ok(entries.filter(e => e.replySrc === d).every(e => e.replyDst === p0.outAddress));
                     }
                     const statsAfter = conntrackStats(p0.ns);
@@ -419,16 +425,8 @@ describe("forwarding lab (network namespaces, root)", function () {
     }
 
     it("8. NAT ports, bounded search: K = 1024 ports (more than one 128-try round), N = 1: never more than K; measures failures before the range is full", async function () {
-        const lab = L();
-        const p0 = lab.state.proxies[0];
         const k = 1024;
-        const natPorts = `40000-${40000 + k - 1}`;
-        const applied = lab.applyScript(p0.ns, lab.renderScript(dests(1), ["--nat-ports", natPorts], [...LISTENER_PORTS, HOLD_PORT]));
-        assert.equal(applied.status, 0, applied.stderr);
-        lab.startHoldServer();
-        inNs(p0.ns, "conntrack", ["-D", "-p", "tcp", "--orig-port-dst", String(HOLD_PORT)], { allowFailure: true });
-        const statsBefore = conntrackStats(p0.ns);
-        const client = new HoldClient(lab.state.ns.client, p0.inAddress, HOLD_PORT, 250);
+        const { p0, natPorts, statsBefore, client } = natPortRun(dests(1), k);
         try {
             const t0 = Date.now();
             const fill = await client.send<{ successes: number; failures: number; trace: string }>(`fill ${k + 400} 16`);

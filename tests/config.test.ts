@@ -9,29 +9,12 @@ import { parseRole } from "../config";
 import { CHINA_KEYS, ChinaConfig, parseChinaConfig } from "../config/china";
 import { GLOBAL_KEYS, GlobalConfig, parseGlobalConfig } from "../config/global";
 import { NAMESPACE, objectConfigSource } from "../config/reader";
-import { InvalidValueError } from "../config/validate";
+import { escapeRegExp, rejects } from "./assertions";
 
 type Values = Record<string, string | number | boolean | object>;
 
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const q = (k: string) => `${NAMESPACE}:${k}`;
 
-/** fn throws an InvalidValueError for `key` whose message starts with the key and matches every gist. */
-function rejects(fn: () => unknown, key: string, ...gists: RegExp[]): InvalidValueError {
-    let caught: unknown;
-    try {
-        fn();
-    } catch (err) {
-        caught = err;
-    }
-    assert.ok(caught instanceof InvalidValueError, `expected an InvalidValueError for ${key}, got ${caught === undefined ? "no error" : String(caught)}`);
-    assert.equal(caught.key, key, caught.message);
-    assert.match(caught.message, new RegExp(`^${escapeRegExp(key)}: `));
-    for (const gist of gists) {
-        assert.match(caught.message, gist);
-    }
-    return caught;
-}
 
 const GLOBAL_BASE: Values = { role: "global", domainName: "poc1009.example.com", cnDomainName: "poc1010.example.com" };
 const parseGlobal = (extra: Values = {}, region = "us-east-2", stack = "global", drop: string[] = []) => {

@@ -7,27 +7,9 @@ import {
     requireDomainName, requireInteger, requireLabel, requirePortRange, requirePorts,
 } from "../config/validate";
 import { dnsSuffix, partitionOf, requireRegion } from "../config/partition";
+import { rejects } from "./assertions";
 
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-/** fn throws an InvalidValueError for `key` whose message starts with the key and matches every gist. */
-function rejects(fn: () => unknown, key: string, ...gists: RegExp[]): InvalidValueError {
-    let caught: unknown;
-    try {
-        fn();
-    } catch (err) {
-        caught = err;
-    }
-    assert.ok(caught instanceof InvalidValueError, `expected an InvalidValueError for ${key}, got ${caught === undefined ? "no error" : String(caught)}`);
-    assert.equal(caught.key, key);
-    assert.match(caught.message, new RegExp(`^${escapeRegExp(key)}: `));
-    for (const gist of gists) {
-        assert.match(caught.message, gist);
-    }
-    // A message is one line, whatever the input: hostile values are escaped by printable().
-    assert.doesNotMatch(caught.message, /[\u0000-\u001f]/);
-    return caught;
-}
 
 /** n distinct valid unicast addresses in 203.0.113.0/24 and 198.51.100.0/24. */
 const addresses = (n: number) => Array.from({ length: n }, (_, i) => i < 250 ? `203.0.113.${i + 1}` : `198.51.100.${i - 249}`);
