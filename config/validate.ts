@@ -66,7 +66,8 @@ export function requireDestinations(key: string, values: readonly unknown[]): st
     });
 }
 
-export const MAX_PORTS = 16;
+// An NLB listens on a handful of ports; the bound keeps the user-data under EC2's 16 KiB.
+export const MAX_PORTS = 8;
 
 /** A non-empty list of distinct TCP ports, each 1-65535. */
 export function requirePorts(key: string, values: readonly unknown[]): number[] {

@@ -345,10 +345,20 @@ http {
     }
 
     /** Renders the script for these destinations (and extra renderer flags); throws on a renderer error. */
-    renderScript(destinations: readonly string[], extra: readonly string[] = [], ports: readonly number[] = LISTENER_PORTS): string {
-        const result = this.render(["--destinations", destinations.join(","), "--ports", ports.join(","), "--format", "script", ...extra]);
+    renderScript(destinations: readonly string[], extra: readonly string[] = [], ports: readonly number[] = LISTENER_PORTS,
+        format: "script" | "agent" = "script"): string {
+        const result = this.render(["--destinations", destinations.join(","), "--ports", ports.join(","), "--format", format, ...extra]);
         if (result.status !== 0) throw new Error(`proxy:render failed (exit ${result.status}): ${result.stderr}`);
         return result.stdout;
+    }
+
+    /** Runs the health agent in a proxy namespace, with a state folder of that namespace's own (all
+     *  namespaces share the host's /run). */
+    runAgent(nsName: string, agent: string): RunResult {
+        const file = path.join(this.state.dir, `agent-${nsName}.sh`);
+        fs.writeFileSync(file, agent, { mode: 0o600 });
+        const env = { ...process.env, CROSS_REGION_PROXY_STATE: path.join(this.state.dir, `agent-state-${nsName}`) };
+        return inNs(nsName, "bash", [file], { allowFailure: true, env });
     }
 
     /** Runs a script text as root inside a namespace: `ip netns exec NS bash FILE`. */

@@ -1,10 +1,10 @@
-// npm run --silent proxy:render -- --destinations 203.0.113.10,203.0.113.11 --ports 80,443 [--format script|user-data]
+// npm run --silent proxy:render -- --destinations 203.0.113.10,203.0.113.11 --ports 80,443 [--format script|agent|user-data]
 // Prints the artifact on stdout; bad input: a message on stderr and exit status 2.
 import { parseArgs } from "node:util";
 import { InvalidValueError, requireInteger, requirePortRange } from "../config/validate";
 import { ArtifactFormat, FORMATS, renderArtifact } from "./render";
 
-const USAGE = `usage: proxy:render --destinations IP[,IP...] --ports PORT[,PORT...] [--format script|user-data]
+const USAGE = `usage: proxy:render --destinations IP[,IP...] --ports PORT[,PORT...] [--format script|agent|user-data]
                     [--nat-ports LO-HI] [--conntrack-max N] [--established-timeout SECONDS] [--connmark BIT]`;
 
 const list = (value: string | undefined) => (value ?? "").split(",").map(s => s.trim()).filter(s => s !== "");

@@ -26,13 +26,17 @@ export const JUMPS: ReadonlyArray<{ table: "nat" | "filter"; from: string; to: s
 
 const mark = (spec: ForwardingSpec) => `0x${spec.connmark.toString(16)}/0x${spec.connmark.toString(16)}`;
 
+/** One DNAT rule of the destination chain: the number-th of count, taking `probability` of the new
+ *  connections that reach it (none for the last rule, which takes the rest). Same port as the listener. */
+export function destinationRule(number: number | string, count: number | string, destination: string, probability?: string): string {
+    const statistic = probability === undefined ? "" : ` -m statistic --mode random --probability ${probability}`;
+    return `-A ${CHAINS.destinations} -m comment --comment "destination ${number}/${count}"${statistic} -j DNAT --to-destination ${destination}`;
+}
+
 /** The CRPROXY-DESTINATIONS chain's rules: DNAT to each destination, same port, 1/N of new connections each. */
 export function destinationRules(destinations: readonly string[]): string[] {
     const n = destinations.length;
-    return cascade(n).map((p, i) => {
-        const statistic = i < n - 1 ? ` -m statistic --mode random --probability ${formatProbability(p)}` : "";
-        return `-A ${CHAINS.destinations} -m comment --comment "destination ${i + 1}/${n}"${statistic} -j DNAT --to-destination ${destinations[i]}`;
-    });
+    return cascade(n).map((p, i) => destinationRule(i + 1, n, destinations[i], i < n - 1 ? formatProbability(p) : undefined));
 }
 
 export function renderRestoreDocument(spec: ForwardingSpec): string {

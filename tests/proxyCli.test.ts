@@ -92,7 +92,7 @@ const BAD: Bad[] = [
     { title: "port 0", args: ["--destinations", "203.0.113.10", "--ports", "80,0"], flag: "--ports", gist: /expected a whole number from 1 to 65535, got '0'/ },
     { title: "port 65536", args: ["--destinations", "203.0.113.10", "--ports", "65536"], flag: "--ports", gist: /got '65536'/ },
     { title: "an unknown flag", args: ["--destinations", "203.0.113.10", "--ports", "80", "--bogus"], flag: "--bogus", gist: /Unknown option '--bogus'[\s\S]*usage: proxy:render --destinations/ },
-    { title: "a bad --format", args: ["--destinations", "203.0.113.10", "--ports", "80", "--format", "yaml"], flag: "--format", gist: /expected one of script, user-data, got 'yaml'/ },
+    { title: "a bad --format", args: ["--destinations", "203.0.113.10", "--ports", "80", "--format", "yaml"], flag: "--format", gist: /expected one of script, agent, user-data, got 'yaml'/ },
     { title: "a privileged --nat-ports range", args: ["--destinations", "203.0.113.10", "--ports", "80", "--nat-ports", "80-90"], flag: "--nat-ports", gist: /from 1024 to 65535, got '80'/ },
     { title: "a malformed --nat-ports", args: ["--destinations", "203.0.113.10", "--ports", "80", "--nat-ports", "lots"], flag: "--nat-ports", gist: /expected a port range such as 1024-65535/ },
     { title: "a --connmark that is not a single bit", args: ["--destinations", "203.0.113.10", "--ports", "80", "--connmark", "3"], flag: "--connmark", gist: /not a single bit/ },

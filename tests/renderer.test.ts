@@ -5,7 +5,7 @@ import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import fc from "fast-check";
-import { InvalidValueError } from "../config/validate";
+import { InvalidValueError, MAX_DESTINATIONS, MAX_PORTS } from "../config/validate";
 import { cascade, formatProbability } from "../proxy/cascade";
 import { renderArtifact } from "../proxy/render";
 import { CHAINS, JUMPS, destinationRules, renderRestoreDocument } from "../proxy/rules";
@@ -13,7 +13,10 @@ import { JUMP_COMMENT, renderForwardingScript } from "../proxy/script";
 import {
     DEFAULT_CONNMARK, DEFAULT_CONNTRACK_MAX, DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, ForwardingInput, ForwardingSpec, forwardingSpec,
 } from "../proxy/spec";
-import { SCRIPT_PATH, UNIT_NAME, renderUserData } from "../proxy/userData";
+import { renderHealthAgent } from "../proxy/agent";
+import {
+    AGENT_PATH, AGENT_TIMER_NAME, AGENT_UNIT_NAME, SCRIPT_PATH, UNIT_NAME, USER_DATA_LIMIT_BYTES, renderUserData,
+} from "../proxy/userData";
 
 // ---------------------------------------------------------------------------------------------------------
 // Exact fractions
@@ -271,13 +274,17 @@ function writtenFile(userData: string, file: string): string {
     return `${out.join("\n")}\n`;
 }
 
+/** The user-data with the forwarding script's and the agent's contents cut out: data-free template. */
 function userDataSkeleton(userData: string): string {
-    const lines = userData.split("\n");
-    const content = lines.indexOf("    content: |", lines.indexOf(`  - path: ${SCRIPT_PATH}`));
-    assert.ok(content > 0);
-    let end = content + 1;
-    while (end < lines.length && (lines[end] === "" || lines[end].startsWith("      "))) end++;
-    return [...lines.slice(0, content + 1), "<SCRIPT>", ...lines.slice(end)].join("\n");
+    let lines = userData.split("\n");
+    for (const file of [SCRIPT_PATH, AGENT_PATH]) {
+        const content = lines.indexOf("    content: |", lines.indexOf(`  - path: ${file}`));
+        assert.ok(content > 0);
+        let end = content + 1;
+        while (end < lines.length && (lines[end] === "" || lines[end].startsWith("      "))) end++;
+        lines = [...lines.slice(0, content + 1), `<${file}>`, ...lines.slice(end)];
+    }
+    return lines.join("\n");
 }
 
 let yaml: { load(text: string): unknown } | undefined;
@@ -291,19 +298,24 @@ function checkUserData(userData: string, spec: ForwardingSpec): void {
     const script = renderForwardingScript(spec);
     assert.ok(userData.startsWith("#cloud-config\n"));
     assert.equal(writtenFile(userData, SCRIPT_PATH), script, "the script, byte for byte");
+    assert.equal(writtenFile(userData, AGENT_PATH), renderHealthAgent(spec), "the agent, byte for byte");
     if (yaml) {
         const doc = yaml.load(userData) as {
             packages: unknown; runcmd: unknown; write_files: Array<{ path: string; owner: string; permissions: string; content: string }>;
         };
         assert.deepEqual(Object.keys(doc).sort(), ["packages", "runcmd", "write_files"]);
         assert.deepEqual(doc.packages, ["iptables-nft"]);
-        assert.equal(doc.write_files.length, 2);
-        assert.deepEqual({ ...doc.write_files[0], content: undefined }, { path: SCRIPT_PATH, owner: "root:root", permissions: "0755", content: undefined });
+        assert.deepEqual(doc.write_files.map(f => [f.path, f.owner, f.permissions]), [
+            [SCRIPT_PATH, "root:root", "0755"],
+            [AGENT_PATH, "root:root", "0755"],
+            ...[UNIT_NAME, AGENT_UNIT_NAME, AGENT_TIMER_NAME].map(unit => [`/etc/systemd/system/${unit}`, "root:root", "0644"]),
+        ]);
         assert.equal(doc.write_files[0].content, script, "YAML reads back the script byte for byte");
-        assert.equal(doc.write_files[1].path, `/etc/systemd/system/${UNIT_NAME}`);
-        assert.equal(doc.write_files[1].permissions, "0644");
-        assert.equal(doc.write_files[1].content, writtenFile(userData, `/etc/systemd/system/${UNIT_NAME}`));
-        assert.deepEqual(doc.runcmd, [["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", UNIT_NAME]]);
+        assert.equal(doc.write_files[1].content, renderHealthAgent(spec), "YAML reads back the agent byte for byte");
+        for (const f of doc.write_files.slice(2)) assert.equal(f.content, writtenFile(userData, f.path));
+        assert.deepEqual(doc.runcmd, [
+            ["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", UNIT_NAME], ["systemctl", "enable", "--now", AGENT_TIMER_NAME],
+        ]);
     }
 }
 
@@ -325,7 +337,7 @@ const validDestination = fc.tuple(fc.integer({ min: 1, max: 223 }), fc.nat(255),
     .filter(([a, b]) => a !== 127 && !(a === 169 && b === 254))
     .map(octets => octets.join("."));
 const validDestinations = fc.uniqueArray(validDestination, { minLength: 1, maxLength: 32 });
-const validPorts = fc.uniqueArray(fc.integer({ min: 1, max: 65535 }), { minLength: 1, maxLength: 16 });
+const validPorts = fc.uniqueArray(fc.integer({ min: 1, max: 65535 }), { minLength: 1, maxLength: MAX_PORTS });
 const validInput: fc.Arbitrary<ForwardingInput> = fc.record({
     destinations: validDestinations,
     ports: validPorts,
@@ -543,7 +555,7 @@ describe("the iptables-restore document, read by the real iptables-restore", fun
         for (const input of [
             EXAMPLE,
             { destinations: ["10.0.0.1"], ports: [1] },
-            { destinations: Array.from({ length: 32 }, (_, i) => `198.51.100.${i + 1}`), ports: Array.from({ length: 16 }, (_, i) => 65535 - i), connmark: 2 ** 30 },
+            { destinations: Array.from({ length: 32 }, (_, i) => `198.51.100.${i + 1}`), ports: Array.from({ length: MAX_PORTS }, (_, i) => 65535 - i), connmark: 2 ** 30 },
         ]) {
             const result = restoreTest(renderRestoreDocument(forwardingSpec(input)));
             assert.equal(result.status, 0, result.stderr);
@@ -646,7 +658,27 @@ describe("the cloud-init user-data", () => {
         assert.match(unit, new RegExp(`^ExecStart=${SCRIPT_PATH}$`, "m"));
         assert.match(unit, /^After=network-online\.target$/m);
         assert.match(unit, /^WantedBy=multi-user\.target$/m);
-        assert.match(userData, new RegExp(`^runcmd:\\n {2}- \\[systemctl, daemon-reload\\]\\n {2}- \\[systemctl, enable, --now, ${UNIT_NAME.replace(/\./g, "\\.")}\\]\\n$`, "m"));
+        assert.match(userData, new RegExp(`^runcmd:\\n {2}- \\[systemctl, daemon-reload\\]\\n {2}- \\[systemctl, enable, --now, ${UNIT_NAME.replace(/\./g, "\\.")}\\]\\n`, "m"));
+    });
+
+    it("runs the health agent from a timer, after the forwarding rules exist", () => {
+        const unit = writtenFile(userData, `/etc/systemd/system/${AGENT_UNIT_NAME}`);
+        assert.match(unit, new RegExp(`^Requires=${UNIT_NAME}$`, "m"));
+        assert.match(unit, new RegExp(`^After=${UNIT_NAME}$`, "m"));
+        assert.match(unit, new RegExp(`^ExecStart=${AGENT_PATH}$`, "m"));
+        const timer = writtenFile(userData, `/etc/systemd/system/${AGENT_TIMER_NAME}`);
+        assert.match(timer, /^OnUnitActiveSec=10s$/m);
+        assert.match(timer, /^WantedBy=timers\.target$/m);
+        assert.match(userData, new RegExp(`^ {2}- \\[systemctl, enable, --now, ${AGENT_TIMER_NAME.replace(/\./g, "\\.")}\\]\\n$`, "m"));
+    });
+
+    it("stays within EC2's 16 KiB user-data limit for the largest input the renderer accepts", () => {
+        const most = forwardingSpec({
+            destinations: Array.from({ length: MAX_DESTINATIONS }, (_, i) => `203.0.113.${100 + i}`),
+            ports: Array.from({ length: MAX_PORTS }, (_, i) => 60000 + i),
+            natPorts: { from: 10000, to: 65535 }, conntrackMax: 16777216, establishedTimeoutSeconds: 432000,
+        });
+        assert.ok(Buffer.byteLength(renderUserData(most)) <= USER_DATA_LIMIT_BYTES);
     });
 
     it(`parses as YAML with the expected structure${yaml ? "" : " (skipped checks: js-yaml not found)"}`, () => {

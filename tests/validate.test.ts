@@ -157,9 +157,9 @@ describe("requirePorts", () => {
     });
 
     it(`accepts ${MAX_PORTS} ports and rejects ${MAX_PORTS + 1}`, () => {
-        const ports = Array.from({ length: 17 }, (_, i) => 1000 + i);
-        assert.deepEqual(requirePorts("ports", ports.slice(0, 16)), ports.slice(0, 16));
-        rejects(() => requirePorts("ports", ports), "ports", /has 17 ports; at most 16 are supported/);
+        const ports = Array.from({ length: MAX_PORTS + 1 }, (_, i) => 1000 + i);
+        assert.deepEqual(requirePorts("ports", ports.slice(0, MAX_PORTS)), ports.slice(0, MAX_PORTS));
+        rejects(() => requirePorts("ports", ports), "ports", new RegExp(`has ${MAX_PORTS + 1} ports; at most ${MAX_PORTS} are supported`));
     });
 
     for (const bad of [80.5, NaN, Infinity, 2 ** 53, "80.0", "8O", "0x50", "1e2", "", "80 443", "80;reboot", "８０", true, null, undefined, {}, [80]]) {
