@@ -7,7 +7,7 @@ import {
     ConfigSource, optionalBoolean, optionalInteger, optionalList, optionalString, qualified, rejectUnknownKeys, requireString,
 } from "./reader";
 import {
-    InvalidValueError, requireDestinations, requireDomainName, requireInstanceType, requireLabel, requireOrderedSizes,
+    InvalidValueError, isAcmCertificateArn, printable, requireDestinations, requireDomainName, requireInstanceType, requireLabel, requireOrderedSizes,
     requirePortRange, requirePorts, requirePrivateCidr,
 } from "./validate";
 
@@ -54,7 +54,6 @@ export const CHINA_KEYS = [
 ] as const;
 
 const STACK_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
-const ACM_US_EAST_1 = /^arn:aws:acm:us-east-1:[0-9]{12}:certificate\/[0-9a-f-]{36}$/;
 const PEM_CERT = /^-----BEGIN CERTIFICATE-----\r?\n[\s\S]+\r?\n-----END CERTIFICATE-----\s*$/;
 /** A PEM certificate (or chain) that carries no private key: keys belong in the secret only. */
 const isCertificatePem = (text: string) => PEM_CERT.test(text) && !/PRIVATE KEY/.test(text);
@@ -125,8 +124,9 @@ function parseEdge(source: ConfigSource, partition: Partition): EdgeConfig | und
     const iamId = optionalString(source, "cloudfrontIamCertificateId");
     const body = optionalString(source, "cloudfrontCertificateBody");
     if (partition !== "aws-cn") {
-        if (acmArn === undefined || !ACM_US_EAST_1.test(acmArn)) {
-            throw new InvalidValueError(qualified("cloudfrontAcmCertificateArn"), `outside China, CloudFront needs an ACM certificate in us-east-1 for *.<cnDomainName> (arn:aws:acm:us-east-1:<account>:certificate/<uuid>)${acmArn ? `, got '${acmArn}'` : ""}; or set cloudfrontEnabled to false`);
+        // CloudFront takes ACM certificates from us-east-1 only.
+        if (acmArn === undefined || !isAcmCertificateArn(acmArn, partition, "us-east-1")) {
+            throw new InvalidValueError(qualified("cloudfrontAcmCertificateArn"), `outside China, CloudFront needs an ACM certificate in us-east-1 for *.<cnDomainName> (arn:${partition}:acm:us-east-1:<account>:certificate/<uuid>)${acmArn ? `, got '${printable(acmArn)}'` : ""}; or set cloudfrontEnabled to false`);
         }
         return { recordName, certificate: { kind: "acm", arn: acmArn } };
     }

@@ -4,7 +4,8 @@ import {
 } from "./reader";
 import { Partition, partitionOf, requireRegion } from "./partition";
 import {
-    InvalidValueError, requireDomainName, requireInstanceType, requireOrderedSizes, requirePorts, requirePrivateCidr,
+    InvalidValueError, isAcmCertificateArn, requireDomainName, requireInstanceType, requireOrderedSizes, requirePorts,
+    requirePrivateCidr,
 } from "./validate";
 
 export interface ExistingVpc {
@@ -48,7 +49,6 @@ export const GLOBAL_KEYS = [
 
 export const ALB_LISTENER_PORTS = [80, 443] as const;
 
-const ARN = /^arn:aws(-cn|-us-gov)?:acm:[a-z0-9-]+:[0-9]{12}:certificate\/[0-9a-f-]{36}$/;
 const IMAGE = /^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$/;
 
 export function parseGlobalConfig(source: ConfigSource, region: string | undefined, stack: string): GlobalConfig {
@@ -60,8 +60,9 @@ export function parseGlobalConfig(source: ConfigSource, region: string | undefin
         throw new InvalidValueError(qualified("cnDomainName"), "must differ from domainName: each domain gets its own certificate and records");
     }
     const cnCertificateArn = optionalString(source, "cnCertificateArn");
-    if (cnCertificateArn !== undefined && !ARN.test(cnCertificateArn)) {
-        throw new InvalidValueError(qualified("cnCertificateArn"), "expected an ACM certificate ARN such as arn:aws:acm:us-east-2:123456789012:certificate/<uuid>");
+    // The ALB takes certificates of its own region only.
+    if (cnCertificateArn !== undefined && !isAcmCertificateArn(cnCertificateArn, partitionOf(checkedRegion), checkedRegion)) {
+        throw new InvalidValueError(qualified("cnCertificateArn"), `expected an ACM certificate ARN such as arn:${partitionOf(checkedRegion)}:acm:${checkedRegion}:123456789012:certificate/<uuid> (the stack's partition and region)`);
     }
     const vpcCidr = requirePrivateCidr(qualified("vpcCidr"), optionalString(source, "vpcCidr") ?? "10.0.0.0/16", "10.0.0.0/16");
     const nodeMinSize = optionalInteger(source, "nodeMinSize", 2, 1, 100);

@@ -136,6 +136,13 @@ export function requirePrivateCidr(key: string, value: string, example: string):
     return value;
 }
 
+/** Whether a value is the ARN of an ACM certificate in this partition and region. */
+export function isAcmCertificateArn(value: string, partition: string, region: string): boolean {
+    const [arn, arnPartition, service, arnRegion, account, resource, ...rest] = value.split(":");
+    return arn === "arn" && arnPartition === partition && service === "acm" && arnRegion === region
+        && /^[0-9]{12}$/.test(account ?? "") && /^certificate\/[0-9a-f-]{36}$/.test(resource ?? "") && rest.length === 0;
+}
+
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 
 export function requireInstanceType(key: string, value: string, example: string): string {
@@ -199,8 +206,11 @@ export function requireLabel(key: string, value: string): string {
     return value;
 }
 
+/** Long enough for an ARN, short enough that a huge value cannot flood a message. */
+export const PRINTABLE_LENGTH = 120;
+
 /** Shows a hostile value without letting it break the message (newlines, control characters, huge input). */
 export function printable(value: string): string {
     const shown = JSON.stringify(value).slice(1, -1);
-    return shown.length > 80 ? `${shown.slice(0, 77)}...` : shown;
+    return shown.length > PRINTABLE_LENGTH ? `${shown.slice(0, PRINTABLE_LENGTH - 3)}...` : shown;
 }

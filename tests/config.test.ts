@@ -161,9 +161,12 @@ describe("parseGlobalConfig", () => {
         it("the same domain twice", () =>
             rejectsGlobal({ cnDomainName: "poc1009.example.com" }, "cnDomainName", /must differ from domainName: each domain gets its own certificate and records/));
 
-        for (const bad of ["arn:aws:acm:us-east-2:123456789012:certificate/not-a-uuid", "arn:aws:iam::123456789012:server-certificate/x", `arn:aws:acm:us-east-2:12345:certificate/${UUID}`]) {
+        // Also a certificate of another region (an ALB takes its own region's only) or partition.
+        for (const bad of ["arn:aws:acm:us-east-2:123456789012:certificate/not-a-uuid", "arn:aws:iam::123456789012:server-certificate/x",
+            `arn:aws:acm:us-east-2:12345:certificate/${UUID}`, `arn:aws:acm:us-west-2:123456789012:certificate/${UUID}`,
+            `arn:aws-cn:acm:us-east-2:123456789012:certificate/${UUID}`, `arn:aws:acm:us-east-2:123456789012:certificate/${UUID}:extra`]) {
             it(`cnCertificateArn ${bad}`, () =>
-                rejectsGlobal({ cnCertificateArn: bad }, "cnCertificateArn", /expected an ACM certificate ARN such as arn:aws:acm:us-east-2:123456789012:certificate\/<uuid>/));
+                rejectsGlobal({ cnCertificateArn: bad }, "cnCertificateArn", /expected an ACM certificate ARN such as arn:aws:acm:us-east-2:123456789012:certificate\/<uuid> \(the stack's partition and region\)/));
         }
 
         for (const bad of ["10.0.0.0/8", "10.0.0.0/24", "10.0.0.0", "8.8.0.0/16", "10.0.0.1/16", "fd00::/16", "10.0.0.0/16,10.1.0.0/16"]) {

@@ -3,7 +3,7 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import {
-    InvalidValueError, MAX_DESTINATIONS, MAX_PORTS, destinationProblem, parseIpv4, printable, requireDestinations,
+    InvalidValueError, MAX_DESTINATIONS, MAX_PORTS, PRINTABLE_LENGTH, destinationProblem, parseIpv4, printable, requireDestinations,
     requireDomainName, requireInteger, requireLabel, requirePortRange, requirePorts,
 } from "../config/validate";
 import { dnsSuffix, partitionOf, requireRegion } from "../config/partition";
@@ -263,20 +263,20 @@ describe("printable", () => {
         assert.equal(printable("plain 203.0.113.10"), "plain 203.0.113.10");
     });
 
-    it("keeps 80 characters and truncates longer values to 77 plus '...'", () => {
-        assert.equal(printable("x".repeat(80)), "x".repeat(80));
-        assert.equal(printable("x".repeat(81)), `${"x".repeat(77)}...`);
-        assert.equal(printable("y".repeat(1_000_000)).length, 80);
+    it(`keeps ${PRINTABLE_LENGTH} characters and truncates longer values to ${PRINTABLE_LENGTH - 3} plus '...'`, () => {
+        assert.equal(printable("x".repeat(PRINTABLE_LENGTH)), "x".repeat(PRINTABLE_LENGTH));
+        assert.equal(printable("x".repeat(PRINTABLE_LENGTH + 1)), `${"x".repeat(PRINTABLE_LENGTH - 3)}...`);
+        assert.equal(printable("y".repeat(1_000_000)).length, PRINTABLE_LENGTH);
         // Escapes count towards the limit.
-        assert.equal(printable("\n".repeat(50)), `${"\\n".repeat(38)}\\...`);
+        assert.equal(printable("\n".repeat(PRINTABLE_LENGTH / 2 + 1)), `${"\\n".repeat((PRINTABLE_LENGTH - 4) / 2)}\\...`);
     });
 
-    it("never returns a control character nor more than 80 characters (property)", () => {
+    it(`never returns a control character nor more than ${PRINTABLE_LENGTH} characters (property)`, () => {
         fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 200 }), s => {
             const shown = printable(s);
-            assert.ok(shown.length <= 80);
+            assert.ok(shown.length <= PRINTABLE_LENGTH);
             assert.doesNotMatch(shown, /[\u0000-\u001f\u007f]/);
-            if (JSON.stringify(s).length - 2 <= 80) {
+            if (JSON.stringify(s).length - 2 <= PRINTABLE_LENGTH) {
                 assert.equal(JSON.parse(`"${shown}"`), s);
             }
         }), { numRuns: 300 });
