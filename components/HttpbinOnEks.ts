@@ -10,8 +10,9 @@ import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Partition, dnsSuffix } from "../config/partition";
+import { Partition } from "../config/partition";
 import { dnsValidatedCertificate } from "./certificate";
+import { ec2Role } from "./ec2Role";
 import { lbControllerPolicy } from "./lbControllerPolicy";
 
 export interface HttpbinOnEksArgs {
@@ -80,17 +81,8 @@ export class HttpbinOnEks extends pulumi.ComponentResource {
             enabledClusterLogTypes: ["api", "audit", "authenticator"],
         }, { parent: this });
 
-        const nodeRole = new aws.iam.Role(`${name}-node`, {
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: `ec2.${dnsSuffix(partition)}` }, Action: "sts:AssumeRole" }],
-            }),
-        }, { parent: this });
-        ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"].forEach(policy =>
-            new aws.iam.RolePolicyAttachment(`${name}-node-${policy}`, {
-                role: nodeRole.name,
-                policyArn: `arn:${partition}:iam::aws:policy/${policy}`,
-            }, { parent: this }));
+        const nodeRole = ec2Role(`${name}-node`, partition,
+            ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"], this);
         const nodes = new eks.ManagedNodeGroup(`${name}-nodes`, {
             cluster,
             nodeRole,

@@ -3,9 +3,10 @@
 // every boot; a change of destinations changes the launch template, and the ASG rolls every instance.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Partition, dnsSuffix } from "../config/partition";
+import { Partition } from "../config/partition";
 import { renderArtifact } from "../proxy/render";
 import { ForwardingSettings } from "../proxy/spec";
+import { ec2Role } from "./ec2Role";
 
 export interface IptablesProxyFleetArgs {
     readonly vpcId: pulumi.Input<string>;
@@ -76,16 +77,7 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
         }, { parent: this }));
 
         // Session Manager only: no key pair, no SSH port.
-        const role = new aws.iam.Role(`${name}-proxy`, {
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: `ec2.${dnsSuffix(args.partition)}` }, Action: "sts:AssumeRole" }],
-            }),
-        }, { parent: this });
-        new aws.iam.RolePolicyAttachment(`${name}-proxy-ssm`, {
-            role: role.name,
-            policyArn: `arn:${args.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
-        }, { parent: this });
+        const role = ec2Role(`${name}-proxy`, args.partition, ["AmazonSSMManagedInstanceCore"], this);
         const profile = new aws.iam.InstanceProfile(`${name}-proxy`, { role: role.name }, { parent: this });
 
         const ami = aws.ssm.getParameterOutput({ name: pulumi.output(args.instanceType).apply(al2023AmiParameter) }, { parent: this });
