@@ -135,7 +135,10 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
             maxSize: args.maxSize,
             launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply(String) },
             targetGroupArns: targetGroups.map(t => t.arn),
-            healthCheckType: "ELB",
+            // EC2, not ELB: NLB-2's check passes only when NLB-1 answers through the proxy, so an outage on
+            // the global side would make the ASG replace every healthy proxy over and over. NLB-2 takes a
+            // failing proxy out of rotation; the ASG replaces only instances that are broken themselves.
+            healthCheckType: "EC2",
             healthCheckGracePeriod: 120,
             // A new launch template version (new destinations, new AMI) replaces every proxy, new ones
             // first: capacity never drops below the desired size during the roll.

@@ -73,6 +73,8 @@ for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"]
             assert.ok(group.inputs.vpcZoneIdentifiers.length >= 2);
             assert.deepEqual([group.inputs.minSize, group.inputs.desiredCapacity, group.inputs.maxSize], [2, 2, 4]);
             assert.equal(group.inputs.instanceRefresh.strategy, "Rolling");
+            assert.equal(group.inputs.instanceRefresh.preferences.minHealthyPercentage, 100, "new proxies first");
+            assert.equal(group.inputs.healthCheckType, "EC2", "a global-side outage must not churn the fleet");
             assert.equal(group.inputs.launchTemplate.version, "1");
             assert.equal(group.inputs.targetGroupArns.length, 2);
             const zones = ofType(resources, "aws:ec2/subnet:Subnet").map(s => s.inputs.availabilityZone);
