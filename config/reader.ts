@@ -17,7 +17,9 @@ export interface ConfigSource {
 export function pulumiConfigSource(): ConfigSource {
     const config = new pulumi.Config(NAMESPACE);
     return {
-        get: key => config.get(key),
+        // The raw value: Config.get would warn on every secret key, and the parsers only test a secret
+        // for presence, never print it.
+        get: key => pulumi.runtime.getConfig(`${NAMESPACE}:${key}`),
         getSecret: key => config.getSecret(key),
         keys: () => Object.keys(pulumi.runtime.allConfig())
             .filter(k => k.startsWith(`${NAMESPACE}:`))
