@@ -116,7 +116,8 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
                 preserveClientIp: "true",
                 deregistrationDelay: 60,
                 connectionTermination: true,
-                healthCheck: { protocol: "TCP", port: "traffic-port", interval: 10, healthyThreshold: 3, unhealthyThreshold: 2 },
+                // Equal thresholds: regions that lag behind (China) have required them for TCP checks.
+                healthCheck: { protocol: "TCP", port: "traffic-port", interval: 10, healthyThreshold: 3, unhealthyThreshold: 3 },
             }, { parent: this });
             new aws.lb.Listener(`${name}-${port}`, {
                 loadBalancerArn: nlb.arn,
@@ -138,6 +139,8 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
             // EC2, not ELB: NLB-2's check passes only when NLB-1 answers through the proxy, so an outage on
             // the global side would make the ASG replace every healthy proxy over and over. NLB-2 takes a
             // failing proxy out of rotation; the ASG replaces only instances that are broken themselves.
+            // The price: an instance refresh counts a new proxy healthy once EC2 does, so a bad rollout
+            // shows in NLB-2's UnHealthyHostCount rather than stopping the refresh.
             healthCheckType: "EC2",
             healthCheckGracePeriod: 120,
             // A new launch template version (new destinations, new AMI) replaces every proxy, new ones
