@@ -116,7 +116,7 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
                 preserveClientIp: "true",
                 deregistrationDelay: 60,
                 connectionTermination: true,
-                // Equal thresholds: regions that lag behind (China) have required them for TCP checks.
+                // Equal thresholds: NLB TCP checks long required them; the safe choice where features lag (aws-cn).
                 healthCheck: { protocol: "TCP", port: "traffic-port", interval: 10, healthyThreshold: 3, unhealthyThreshold: 3 },
             }, { parent: this });
             new aws.lb.Listener(`${name}-${port}`, {
