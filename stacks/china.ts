@@ -1,10 +1,10 @@
 // The `china` stack: the proxy fleet behind NLB-2, forwarding to NLB-1's addresses, and CloudFront.
-import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ChinaConfig } from "../config/china";
 import { CloudfrontEdge } from "../components/CloudfrontEdge";
 import { IptablesProxyFleet } from "../components/IptablesProxyFleet";
 import { Network } from "../components/Network";
+import { hostedZoneId } from "./zone";
 
 export interface ChinaOutputs {
     destinationIps: pulumi.Output<string[]>;
@@ -34,8 +34,7 @@ export function chinaStack(config: ChinaConfig): ChinaOutputs {
         availabilityZoneCount: config.availabilityZoneCount,
         privateSubnets: false,
     });
-    const zoneId = config.hostedZoneId !== undefined ? pulumi.output(config.hostedZoneId)
-        : aws.route53.getZoneOutput({ name: config.cnDomainName, privateZone: false }).zoneId;
+    const zoneId = hostedZoneId(config.cnDomainName, config.hostedZoneId);
     const proxyName = `${config.proxyRecordName}.${config.cnDomainName}`;
 
     const fleet = new IptablesProxyFleet("proxy", {

@@ -1,10 +1,10 @@
 // The `global` stack: httpbin on EKS behind an ALB, and NLB-1 with Elastic IPs in front of the ALB.
-import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { GlobalConfig } from "../config/global";
 import { HEALTH_CHECK_PATH, HttpbinOnEks } from "../components/HttpbinOnEks";
 import { Network } from "../components/Network";
 import { NlbFrontingAlb } from "../components/NlbFrontingAlb";
+import { hostedZoneId } from "./zone";
 
 export interface GlobalOutputs {
     nlbPublicIps: pulumi.Output<string[]>;
@@ -13,12 +13,6 @@ export interface GlobalOutputs {
     albArn: pulumi.Output<string>;
     httpbinUrl: pulumi.Output<string>;
     nlbUrl: pulumi.Output<string>;
-}
-
-/** A public zone the stack can write, by id or looked up by name (it exists before the stack does). */
-export function hostedZoneId(domainName: string, zoneId: string | undefined): pulumi.Output<string> {
-    return zoneId !== undefined ? pulumi.output(zoneId)
-        : aws.route53.getZoneOutput({ name: domainName, privateZone: false }).zoneId;
 }
 
 export function globalStack(config: GlobalConfig): GlobalOutputs {
