@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Partition } from "../config/partition";
 import { renderArtifact } from "../proxy/render";
 import { ForwardingSettings } from "../proxy/spec";
+import { unhealthyTargetsAlarm } from "./alarms";
 import { ec2Role } from "./ec2Role";
 
 export interface IptablesProxyFleetArgs {
@@ -26,6 +27,8 @@ export interface IptablesProxyFleetArgs {
     readonly zoneId: pulumi.Input<string>;
     /** Full DNS name of NLB-2's alias record, e.g. test.<cnDomainName>. */
     readonly recordName: pulumi.Input<string>;
+    /** SNS topic for the unhealthy-proxy alarms; without it the alarms only show in CloudWatch. */
+    readonly alarmTopicArn?: pulumi.Input<string>;
 }
 
 /** The SSM public parameter of the latest Amazon Linux 2023 AMI for an instance type (Graviton: arm64). */
@@ -126,6 +129,7 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
                 tcpIdleTimeoutSeconds: args.idleTimeoutSeconds,
                 defaultActions: [{ type: "forward", targetGroupArn: targets.arn }],
             }, { parent: this });
+            unhealthyTargetsAlarm(`${name}-${port}-unhealthy`, nlb, targets, args.alarmTopicArn, this);
             return targets;
         });
 

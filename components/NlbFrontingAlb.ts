@@ -3,6 +3,7 @@
 // forwards to an ALB-type target group on the same port; TLS passes through to the ALB.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { unhealthyTargetsAlarm } from "./alarms";
 
 export interface NlbFrontingAlbArgs {
     readonly vpcId: pulumi.Input<string>;
@@ -16,6 +17,8 @@ export interface NlbFrontingAlbArgs {
     readonly zoneId: pulumi.Input<string>;
     /** Full DNS name of the alias record, e.g. nlbtoalb.<domainName>. */
     readonly recordName: pulumi.Input<string>;
+    /** SNS topic for the unhealthy-ALB alarms; without it the alarms only show in CloudWatch. */
+    readonly alarmTopicArn?: pulumi.Input<string>;
 }
 
 /** The health check protocol an ALB-type target group uses on a port: it must be HTTP or HTTPS. */
@@ -73,6 +76,7 @@ export class NlbFrontingAlb extends pulumi.ComponentResource {
                 protocol: "TCP",
                 defaultActions: [{ type: "forward", targetGroupArn: targets.arn }],
             }, { parent: this, dependsOn: [attachment] });
+            unhealthyTargetsAlarm(`${name}-${port}-unhealthy`, nlb, targets, args.alarmTopicArn, this);
         }
 
         new aws.route53.Record(name, {

@@ -4,7 +4,8 @@ import { ForwardingSettings, forwardingSettings } from "../proxy/spec";
 import { optionalZoneId } from "./global";
 import { Partition, partitionOf, requireRegion } from "./partition";
 import {
-    ConfigSource, optionalBoolean, optionalInteger, optionalList, optionalString, qualified, rejectUnknownKeys, requireString,
+    ConfigSource, optionalBoolean, optionalInteger, optionalList, optionalString, optionalTopicArn, qualified, rejectUnknownKeys,
+    requireString,
 } from "./reader";
 import {
     InvalidValueError, isAcmCertificateArn, printable, requireDestinations, requireDomainName, requireInstanceType, requireLabel, requireOrderedSizes,
@@ -43,6 +44,8 @@ export interface ChinaConfig {
     readonly forwarding: ForwardingSettings;
     /** Undefined when CloudFront is disabled. */
     readonly edge?: EdgeConfig;
+    /** SNS topic the alarms notify. */
+    readonly alarmTopicArn?: string;
 }
 
 export const CHINA_KEYS = [
@@ -50,7 +53,7 @@ export const CHINA_KEYS = [
     "proxyRecordName", "proxyInstanceType", "proxyMinSize", "proxyDesiredSize", "proxyMaxSize", "proxyListenerPorts",
     "proxyIdleTimeoutSeconds", "proxyNatPorts", "proxyConntrackMax", "cloudfrontEnabled", "cloudfrontRecordName",
     "cloudfrontAcmCertificateArn", "cloudfrontIamCertificateId", "cloudfrontCertificateBody", "cloudfrontCertificateChain",
-    "cloudfrontPrivateKey",
+    "cloudfrontPrivateKey", "alarmTopicArn",
 ] as const;
 
 const STACK_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
@@ -97,6 +100,7 @@ export function parseChinaConfig(source: ConfigSource, region: string | undefine
         idleTimeoutSeconds,
         forwarding,
         edge: parseEdge(source, partition),
+        alarmTopicArn: optionalTopicArn(source, checkedRegion),
     };
 }
 

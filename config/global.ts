@@ -1,6 +1,6 @@
 // Settings of the `global` stack: where httpbin runs and how NLB-1 fronts its ALB.
 import {
-    ConfigSource, optionalInteger, optionalList, optionalString, qualified, rejectUnknownKeys, requireString,
+    ConfigSource, optionalInteger, optionalList, optionalString, optionalTopicArn, qualified, rejectUnknownKeys, requireString,
 } from "./reader";
 import { Partition, partitionOf, requireRegion } from "./partition";
 import {
@@ -39,12 +39,15 @@ export interface GlobalConfig {
     readonly lbControllerChartVersion: string;
     /** NLB-1 listener ports; each must be an ALB listener port (80, 443). */
     readonly listenerPorts: number[];
+    /** SNS topic the alarms notify. */
+    readonly alarmTopicArn?: string;
 }
 
 export const GLOBAL_KEYS = [
     "role", "domainName", "cnDomainName", "hostedZoneId", "cnHostedZoneId", "cnCertificateArn", "vpcCidr",
     "availabilityZoneCount", "existingVpc", "clusterName", "kubernetesVersion", "nodeInstanceType", "nodeMinSize",
     "nodeDesiredSize", "nodeMaxSize", "httpbinImage", "httpbinReplicas", "lbControllerChartVersion", "listenerPorts",
+    "alarmTopicArn",
 ] as const;
 
 export const ALB_LISTENER_PORTS = [80, 443] as const;
@@ -104,6 +107,7 @@ export function parseGlobalConfig(source: ConfigSource, region: string | undefin
         httpbinReplicas: optionalInteger(source, "httpbinReplicas", 2, 2, 50),
         lbControllerChartVersion: matching(source, "lbControllerChartVersion", "1.13.4", /^[0-9]+\.[0-9]+\.[0-9]+$/),
         listenerPorts,
+        alarmTopicArn: optionalTopicArn(source, checkedRegion),
     };
 }
 

@@ -1,7 +1,8 @@
 // Reads this project's stack config as raw strings, so the parsers in this folder stay pure functions
 // that tests can call with a plain object, and one place knows how Pulumi stores values.
 import * as pulumi from "@pulumi/pulumi";
-import { InvalidValueError, editDistance, requireInteger } from "./validate";
+import { partitionOf } from "./partition";
+import { InvalidValueError, editDistance, requireInteger, requireTopicArn } from "./validate";
 
 export const NAMESPACE = "cross-region-proxy";
 
@@ -79,6 +80,12 @@ export function optionalList(source: ConfigSource, k: string): unknown[] | undef
 /** A whole number in [min, max], or the default when unset. */
 export function optionalInteger(source: ConfigSource, k: string, fallback: number, min: number, max: number): number {
     return requireInteger(key(k), source.get(k) ?? fallback, min, max);
+}
+
+/** The SNS topic both stacks' alarms notify, if any. */
+export function optionalTopicArn(source: ConfigSource, region: string): string | undefined {
+    const value = optionalString(source, "alarmTopicArn");
+    return value === undefined ? undefined : requireTopicArn(key("alarmTopicArn"), value, partitionOf(region), region);
 }
 
 export function optionalBoolean(source: ConfigSource, k: string, fallback: boolean): boolean {

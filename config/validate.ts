@@ -143,6 +143,16 @@ export function isAcmCertificateArn(value: string, partition: string, region: st
         && /^[0-9]{12}$/.test(account ?? "") && /^certificate\/[0-9a-f-]{36}$/.test(resource ?? "") && rest.length === 0;
 }
 
+/** An SNS topic ARN in this partition and region. */
+export function requireTopicArn(key: string, value: string, partition: string, region: string): string {
+    const [arn, arnPartition, service, arnRegion, account, topic, ...rest] = value.split(":");
+    if (!(arn === "arn" && arnPartition === partition && service === "sns" && arnRegion === region
+        && /^[0-9]{12}$/.test(account ?? "") && /^[A-Za-z0-9_-]{1,256}(\.fifo)?$/.test(topic ?? "") && rest.length === 0)) {
+        throw new InvalidValueError(key, `expected an SNS topic ARN such as arn:${partition}:sns:${region}:123456789012:alarms (the stack's partition and region), got '${printable(value)}'`);
+    }
+    return value;
+}
+
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 
 export function requireInstanceType(key: string, value: string, example: string): string {

@@ -29,7 +29,12 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, worl
             // RFC 5737 documentation addresses: placeholders that can never be mistaken for real ones.
             return { ...inputs, allocationId: `eipalloc-${name}`, publicIp: `203.0.113.${10 + serial % 200}` };
         case "aws:lb/loadBalancer:LoadBalancer":
-            return { ...inputs, arn, dnsName: `${name}-0123456789.elb.${world.region}.${dnsSuffix(world.region)}`, zoneId: "ZMOCKELBZONE" };
+            return {
+                ...inputs, arn, name, arnSuffix: `${inputs.loadBalancerType === "network" ? "net" : "app"}/${name}/0123456789abcdef`,
+                dnsName: `${name}-0123456789.elb.${world.region}.${dnsSuffix(world.region)}`, zoneId: "ZMOCKELBZONE",
+            };
+        case "aws:lb/targetGroup:TargetGroup":
+            return { ...inputs, arn, name, arnSuffix: `targetgroup/${name}/0123456789abcdef` };
         case "aws:acm/certificate:Certificate":
             return {
                 ...inputs, arn: `arn:${partitionOf(world.region)}:acm:${world.region}:123456789012:certificate/${name}`,

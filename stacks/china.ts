@@ -51,6 +51,7 @@ export function chinaStack(config: ChinaConfig): ChinaOutputs {
         idleTimeoutSeconds: config.idleTimeoutSeconds,
         zoneId,
         recordName: proxyName,
+        alarmTopicArn: config.alarmTopicArn,
     });
 
     const edge = config.edge === undefined ? undefined : new CloudfrontEdge("edge", {

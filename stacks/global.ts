@@ -61,6 +61,7 @@ export function globalStack(config: GlobalConfig): GlobalOutputs {
         healthCheckPath: HEALTH_CHECK_PATH,
         zoneId,
         recordName: `nlbtoalb.${config.domainName}`,
+        alarmTopicArn: config.alarmTopicArn,
     });
 
     return {

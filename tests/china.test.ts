@@ -158,6 +158,20 @@ for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"]
     });
 }
 
+describe("china stack alarms (mocked)", () => {
+    it("alarms on unhealthy proxies behind each NLB-2 target group, notifying the configured topic", async () => {
+        const topic = "arn:aws-cn:sns:cn-northwest-1:123456789012:proxy-alarms";
+        const run = await runStack("china", { overrides: { "cross-region-proxy:alarmTopicArn": topic }, stackOutputs: { nlbPublicIps: NLB1 } });
+        for (const port of [80, 443]) {
+            const alarm = one(run.resources, "aws:cloudwatch/metricAlarm:MetricAlarm", `proxy-${port}-unhealthy`);
+            assert.equal(alarm.inputs.metricName, "UnHealthyHostCount");
+            assert.deepEqual(alarm.inputs.dimensions, { LoadBalancer: "net/proxy-nlb/0123456789abcdef", TargetGroup: `targetgroup/proxy-${port}/0123456789abcdef` });
+            assert.deepEqual(alarm.inputs.alarmActions, [topic]);
+            assert.deepEqual(alarm.inputs.okActions, [topic]);
+        }
+    });
+});
+
 describe("china stack destinations (mocked)", () => {
     it("uses destinationIps instead of the global stack when given", async () => {
         const run = await runStack("china", { overrides: { "cross-region-proxy:destinationIps": "[\"192.0.2.1\",\"192.0.2.2\"]" } });

@@ -87,6 +87,7 @@ describe("parseGlobalConfig", () => {
             httpbinReplicas: 2,
             lbControllerChartVersion: "1.13.4",
             listenerPorts: [80, 443],
+            alarmTopicArn: undefined,
         };
         assert.deepStrictEqual(parseGlobal(), expected);
     });
@@ -281,6 +282,7 @@ describe("parseChinaConfig", () => {
             idleTimeoutSeconds: 350,
             forwarding: { natPorts: undefined, conntrackMax: 262144, establishedTimeoutSeconds: 360, connmark: 0x4000 },
             edge: undefined,
+            alarmTopicArn: undefined,
         };
         assert.deepStrictEqual(parseChina(), expected);
     });
@@ -518,4 +520,18 @@ describe("parseChinaConfig", () => {
             });
         });
     });
+});
+
+describe("alarmTopicArn (both stacks)", () => {
+    const topic = "arn:aws:sns:us-east-2:123456789012:proxy-alarms";
+    it("takes an SNS topic of the stack's partition and region", () => {
+        assert.equal(parseGlobal({ alarmTopicArn: topic }).alarmTopicArn, topic);
+        assert.equal(parseChina({ alarmTopicArn: "arn:aws-cn:sns:cn-northwest-1:123456789012:proxy-alarms" }).alarmTopicArn,
+            "arn:aws-cn:sns:cn-northwest-1:123456789012:proxy-alarms");
+    });
+    for (const bad of ["arn:aws:sns:us-west-2:123456789012:proxy-alarms", "arn:aws-cn:sns:us-east-2:123456789012:x",
+        "arn:aws:sqs:us-east-2:123456789012:x", "arn:aws:sns:us-east-2:123:x", "proxy-alarms", "arn:aws:sns:us-east-2:123456789012:a:b"]) {
+        it(`rejects ${bad}`, () => rejects(() => parseGlobal({ alarmTopicArn: bad }), q("alarmTopicArn"),
+            /expected an SNS topic ARN such as arn:aws:sns:us-east-2:123456789012:alarms \(the stack's partition and region\)/));
+    }
 });

@@ -125,6 +125,16 @@ describe("global stack (Pulumi.global.yaml, mocked)", () => {
         assert.ok(pod.containers[0].resources.requests.cpu);
     });
 
+    it("alarms on an unhealthy ALB behind each NLB-1 target group", () => {
+        for (const port of [80, 443]) {
+            const alarm = one(resources, "aws:cloudwatch/metricAlarm:MetricAlarm", `nlb1-${port}-unhealthy`);
+            assert.equal(alarm.inputs.namespace, "AWS/NetworkELB");
+            assert.equal(alarm.inputs.metricName, "UnHealthyHostCount");
+            assert.deepEqual(alarm.inputs.dimensions, { LoadBalancer: "net/nlb1/0123456789abcdef", TargetGroup: `targetgroup/nlb1-${port}/0123456789abcdef` });
+            assert.deepEqual(alarm.inputs.alarmActions, [], "no topic configured");
+        }
+    });
+
     it("points httpbin.<domain> at the ALB and nlbtoalb.<domain> at NLB-1", () => {
         assert.equal(one(resources, "aws:route53/record:Record", "httpbin-httpbin").inputs.name, "httpbin.poc1009.example.com");
         assert.equal(one(resources, "aws:route53/record:Record", "nlb1").inputs.name, "nlbtoalb.poc1009.example.com");
