@@ -136,18 +136,28 @@ export function requirePrivateCidr(key: string, value: string, example: string):
     return value;
 }
 
+interface Arn { partition: string; service: string; region: string; account: string; resource: string }
+
+/** The parts of an ARN whose resource has no colon, or undefined. */
+function parseArn(value: string): Arn | undefined {
+    const [arn, partition, service, region, account, resource, ...rest] = value.split(":");
+    return arn === "arn" && rest.length === 0 && /^[0-9]{12}$/.test(account ?? "") && resource !== undefined
+        ? { partition, service, region, account, resource } : undefined;
+}
+
+const inStack = (arn: Arn | undefined, service: string, partition: string, region: string): arn is Arn =>
+    arn !== undefined && arn.service === service && arn.partition === partition && arn.region === region;
+
 /** Whether a value is the ARN of an ACM certificate in this partition and region. */
 export function isAcmCertificateArn(value: string, partition: string, region: string): boolean {
-    const [arn, arnPartition, service, arnRegion, account, resource, ...rest] = value.split(":");
-    return arn === "arn" && arnPartition === partition && service === "acm" && arnRegion === region
-        && /^[0-9]{12}$/.test(account ?? "") && /^certificate\/[0-9a-f-]{36}$/.test(resource ?? "") && rest.length === 0;
+    const arn = parseArn(value);
+    return inStack(arn, "acm", partition, region) && /^certificate\/[0-9a-f-]{36}$/.test(arn.resource);
 }
 
 /** An SNS topic ARN in this partition and region. */
 export function requireTopicArn(key: string, value: string, partition: string, region: string): string {
-    const [arn, arnPartition, service, arnRegion, account, topic, ...rest] = value.split(":");
-    if (!(arn === "arn" && arnPartition === partition && service === "sns" && arnRegion === region
-        && /^[0-9]{12}$/.test(account ?? "") && /^[A-Za-z0-9_-]{1,256}(\.fifo)?$/.test(topic ?? "") && rest.length === 0)) {
+    const arn = parseArn(value);
+    if (!inStack(arn, "sns", partition, region) || !/^[A-Za-z0-9_-]{1,256}(\.fifo)?$/.test(arn.resource)) {
         throw new InvalidValueError(key, `expected an SNS topic ARN such as arn:${partition}:sns:${region}:123456789012:alarms (the stack's partition and region), got '${printable(value)}'`);
     }
     return value;
