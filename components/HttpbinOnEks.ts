@@ -256,7 +256,9 @@ export class HttpbinOnEks extends pulumi.ComponentResource {
             aliases: [{ name: alb.dnsName, zoneId: alb.zoneId, evaluateTargetHealth: true }],
         }, { parent: this });
 
-        this.albArn = alb.arn;
+        // NLB-1 may register the ALB only once it has a listener on the target group's port, and must
+        // deregister it before the listeners go: the ARN the component hands out carries them as dependencies.
+        this.albArn = pulumi.all([alb.arn, https.arn, http.arn]).apply(([arn]) => arn);
         this.albDnsName = alb.dnsName;
         this.albZoneId = alb.zoneId;
         this.httpbinUrl = pulumi.output(`https://httpbin.${args.domainName}/`);

@@ -92,7 +92,14 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
             instanceType: args.instanceType,
             iamInstanceProfile: { arn: profile.arn },
             metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
-            networkInterfaces: [{ associatePublicIpAddress: "true", securityGroups: [proxySecurityGroup.id], deleteOnTermination: "true" }],
+            networkInterfaces: [{
+                associatePublicIpAddress: "true",
+                securityGroups: [proxySecurityGroup.id],
+                deleteOnTermination: "true",
+                // The security group tracks every flow too (its rules are not open to all), by default for
+                // 5 days once established: align it with the NLB idle timeout, as the kernel's conntrack is.
+                connectionTrackingSpecification: { tcpEstablishedTimeout: args.forwarding.establishedTimeoutSeconds },
+            }],
             blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 8, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
             monitoring: { enabled: true },
             userData: this.userData.apply(text => Buffer.from(text).toString("base64")),
@@ -129,8 +136,8 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
                 tcpIdleTimeoutSeconds: args.idleTimeoutSeconds,
                 defaultActions: [{ type: "forward", targetGroupArn: targets.arn }],
             }, { parent: this });
-            unhealthyTargetsAlarm(`${name}-${port}-unhealthy`, nlb, targets, args.alarmTopicArn, this);
-            return targets;
+            const alarm = unhealthyTargetsAlarm(`${name}-${port}-unhealthy`, nlb, targets, args.alarmTopicArn, this);
+            return { targets, alarm };
         });
 
         const group = new aws.autoscaling.Group(`${name}-proxy`, {
@@ -139,19 +146,25 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
             desiredCapacity: args.desiredSize,
             maxSize: args.maxSize,
             launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply(String) },
-            targetGroupArns: targetGroups.map(t => t.arn),
+            targetGroupArns: targetGroups.map(t => t.targets.arn),
             // EC2, not ELB: NLB-2's check passes only when NLB-1 answers through the proxy, so an outage on
             // the global side would make the ASG replace every healthy proxy over and over. NLB-2 takes a
             // failing proxy out of rotation; the ASG replaces only instances that are broken themselves.
-            // The price: an instance refresh counts a new proxy healthy once EC2 does, so a bad rollout
-            // shows in NLB-2's UnHealthyHostCount rather than stopping the refresh.
+            // An instance refresh therefore watches NLB-2's unhealthy-target alarms instead: a rollout that
+            // makes proxies fail their checks stops and rolls back to the previous launch template.
             healthCheckType: "EC2",
             healthCheckGracePeriod: 120,
             // A new launch template version (new destinations, new AMI) replaces every proxy, new ones
             // first: capacity never drops below the desired size during the roll.
             instanceRefresh: {
                 strategy: "Rolling",
-                preferences: { minHealthyPercentage: 100, maxHealthyPercentage: 200, instanceWarmup: "60" },
+                preferences: {
+                    minHealthyPercentage: 100,
+                    maxHealthyPercentage: 200,
+                    instanceWarmup: "60",
+                    autoRollback: true,
+                    alarmSpecification: { alarms: targetGroups.map(t => t.alarm.name) },
+                },
             },
             tags: [{ key: "Name", value: `${name}-proxy`, propagateAtLaunch: true }],
         }, { parent: this });

@@ -9,6 +9,8 @@ export interface DeclaredResource {
     readonly name: string;
     readonly parent?: string;
     readonly custom: boolean;
+    /** URNs of the resources this one depends on (explicitly or through the outputs in its inputs). */
+    readonly dependencies: readonly string[];
     inputs: Record<string, any>;
 }
 
@@ -18,6 +20,10 @@ export interface MockWorld {
     readonly stackOutputs?: Record<string, unknown>;
 }
 
+const EIP_HOSTS = [100, 9, 55, 7, 33, 201];
+
+/** The physical name Pulumi's autonaming would give a resource that names none: its name plus a suffix. */
+export const autoName = (name: string) => `${name}-0a1b2c3`;
 const partitionOf = (region: string) => region.startsWith("cn-") ? "aws-cn" : "aws";
 const dnsSuffix = (region: string) => region.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com";
 
@@ -26,8 +32,9 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, worl
     const arn = `arn:${partitionOf(world.region)}:mock:${world.region}:123456789012:${name}`;
     switch (type) {
         case "aws:ec2/eip:Eip":
-            // RFC 5737 documentation addresses: placeholders that can never be mistaken for real ones.
-            return { ...inputs, allocationId: `eipalloc-${name}`, publicIp: `203.0.113.${10 + serial % 200}` };
+            // RFC 5737 documentation addresses: placeholders that can never be mistaken for real ones. Taken
+            // by the name's index, in an order where sorting as text and as numbers differ (9 < 100).
+            return { ...inputs, allocationId: `eipalloc-${name}`, publicIp: `203.0.113.${EIP_HOSTS[Number(/(\d+)$/.exec(name)?.[1] ?? serial) % EIP_HOSTS.length]}` };
         case "aws:lb/loadBalancer:LoadBalancer":
             return {
                 ...inputs, arn, name, arnSuffix: `${inputs.loadBalancerType === "network" ? "net" : "app"}/${name}/0123456789abcdef`,
@@ -63,7 +70,7 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, worl
         case "pulumi:pulumi:StackReference":
             return { ...inputs, outputs: world.stackOutputs ?? {}, secretOutputNames: [] };
         default:
-            return { ...inputs, arn };
+            return { ...inputs, arn, name: inputs.name ?? autoName(name) };
     }
 }
 
@@ -100,7 +107,7 @@ export async function installMocks(project: string, stack: string, world: MockWo
     }, project, stack, false);
     // The mocks API does not pass the parent to newResource: read it off the request on its way in,
     // both for resources the program creates and for those it reads (a StackReference).
-    type Request = { getParent(): string; getType(): string; getName(): string; getCustom?(): boolean };
+    type Request = { getParent(): string; getType(): string; getName(): string; getCustom?(): boolean; getDependenciesList?(): string[] };
     type Handler = (req: Request, cb: unknown) => Promise<void>;
     const monitor = pulumi.runtime.getMonitor() as unknown as {
         registerResource: Handler;
@@ -117,6 +124,7 @@ export async function installMocks(project: string, stack: string, world: MockWo
                 name: req.getName(),
                 parent: parent || undefined,
                 custom: req.getCustom ? req.getCustom() : true,
+                dependencies: req.getDependenciesList ? req.getDependenciesList() : [],
                 inputs: {},
             });
             return original(req, cb);

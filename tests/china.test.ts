@@ -2,7 +2,7 @@
 // addresses read through a mocked StackReference, in aws-cn and in a global region.
 import * as assert from "node:assert/strict";
 import { ALL_VIEWER_POLICY_ID, CACHING_DISABLED_POLICY_ID } from "../components/CloudfrontEdge";
-import { DeclaredResource } from "../offline/mocks";
+import { DeclaredResource, autoName } from "../offline/mocks";
 import { OfflineRun, runStack } from "../offline/run";
 import { renderArtifact } from "../proxy/render";
 import { one, ofType, strings } from "./stackHelpers";
@@ -61,6 +61,8 @@ for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"]
         it("launches proxies with IMDSv2 only, no key pair, an encrypted root volume and SSM-only access", () => {
             const template = one(resources, "aws:ec2/launchTemplate:LaunchTemplate");
             assert.equal(template.inputs.metadataOptions.httpTokens, "required");
+            assert.equal(template.inputs.networkInterfaces[0].connectionTrackingSpecification.tcpEstablishedTimeout, 360,
+                "the security group's flow tracking follows the NLB idle timeout, as conntrack does");
             assert.equal(template.inputs.keyName, undefined);
             assert.equal(template.inputs.blockDeviceMappings[0].ebs.encrypted, "true");
             assert.equal(template.inputs.imageId, "ami-0123456789abcdef0");
@@ -75,6 +77,9 @@ for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"]
             assert.equal(group.inputs.instanceRefresh.strategy, "Rolling");
             assert.equal(group.inputs.instanceRefresh.preferences.minHealthyPercentage, 100, "new proxies first");
             assert.equal(group.inputs.healthCheckType, "EC2", "a global-side outage must not churn the fleet");
+            assert.equal(group.inputs.instanceRefresh.preferences.autoRollback, true);
+            assert.deepEqual(group.inputs.instanceRefresh.preferences.alarmSpecification.alarms,
+                [80, 443].map(port => autoName(one(resources, "aws:cloudwatch/metricAlarm:MetricAlarm", `proxy-${port}-unhealthy`).name)));
             assert.equal(group.inputs.launchTemplate.version, "1");
             assert.equal(group.inputs.targetGroupArns.length, 2);
             const zones = ofType(resources, "aws:ec2/subnet:Subnet").map(s => s.inputs.availabilityZone);
