@@ -14,7 +14,8 @@ export interface CloudfrontEdgeArgs {
     /** NLB-2 under a name the ALB's certificate covers (test.<cnDomainName>), not the NLB's own name. */
     readonly originDomainName: pulumi.Input<string>;
     readonly certificate: EdgeCertificate;
-    readonly zoneId: pulumi.Input<string>;
+    /** Route 53 zone for the alias record; none when the domain's DNS is managed elsewhere. */
+    readonly zoneId?: pulumi.Input<string>;
 }
 
 /** Managed policies, global regions only. */
@@ -86,14 +87,16 @@ export class CloudfrontEdge extends pulumi.ComponentResource {
             viewerCertificate: { ...viewerCertificate, ...certificateRef },
         }, { parent: this });
 
-        // Route 53 in China cannot alias to CloudFront: a CNAME works in both partitions.
-        new aws.route53.Record(name, {
-            zoneId: args.zoneId,
-            name: args.alias,
-            ...(china
-                ? { type: "CNAME", ttl: 300, records: [distribution.domainName] }
-                : { type: "A", aliases: [{ name: distribution.domainName, zoneId: CLOUDFRONT_ZONE_ID, evaluateTargetHealth: false }] }),
-        }, { parent: this });
+        // Route 53 in China cannot alias to CloudFront: a CNAME there, an alias elsewhere.
+        if (args.zoneId !== undefined) {
+            new aws.route53.Record(name, {
+                zoneId: args.zoneId,
+                name: args.alias,
+                ...(china
+                    ? { type: "CNAME", ttl: 300, records: [distribution.domainName] }
+                    : { type: "A", aliases: [{ name: distribution.domainName, zoneId: CLOUDFRONT_ZONE_ID, evaluateTargetHealth: false }] }),
+            }, { parent: this });
+        }
 
         this.domainName = distribution.domainName;
         this.url = pulumi.output(`https://${args.alias}/`);

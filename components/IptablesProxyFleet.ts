@@ -24,7 +24,8 @@ export interface IptablesProxyFleetArgs {
     readonly desiredSize: pulumi.Input<number>;
     readonly maxSize: pulumi.Input<number>;
     readonly idleTimeoutSeconds: pulumi.Input<number>;
-    readonly zoneId: pulumi.Input<string>;
+    /** Route 53 zone for NLB-2's record; none when the domain's DNS is managed elsewhere. */
+    readonly zoneId?: pulumi.Input<string>;
     /** Full DNS name of NLB-2's alias record, e.g. test.<cnDomainName>. */
     readonly recordName: pulumi.Input<string>;
     /** SNS topic for the unhealthy-proxy alarms; without it the alarms only show in CloudWatch. */
@@ -169,12 +170,14 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
             tags: [{ key: "Name", value: `${name}-proxy`, propagateAtLaunch: true }],
         }, { parent: this });
 
-        new aws.route53.Record(`${name}-nlb`, {
-            zoneId: args.zoneId,
-            name: args.recordName,
-            type: "A",
-            aliases: [{ name: nlb.dnsName, zoneId: nlb.zoneId, evaluateTargetHealth: true }],
-        }, { parent: this });
+        if (args.zoneId !== undefined) {
+            new aws.route53.Record(`${name}-nlb`, {
+                zoneId: args.zoneId,
+                name: args.recordName,
+                type: "A",
+                aliases: [{ name: nlb.dnsName, zoneId: nlb.zoneId, evaluateTargetHealth: true }],
+            }, { parent: this });
+        }
 
         this.nlbDnsName = nlb.dnsName;
         this.url = pulumi.interpolate`https://${args.recordName}/`;

@@ -27,6 +27,8 @@ export interface ChinaConfig {
     readonly region: string;
     readonly partition: Partition;
     readonly cnDomainName: string;
+    /** Whether this stack writes test./abc. in a Route 53 zone of the China account. */
+    readonly manageDnsRecords: boolean;
     readonly hostedZoneId?: string;
     /** Where NLB-1's addresses come from: the global stack's output, or a fixed list. */
     readonly destinations: { readonly globalStack: string } | { readonly ips: string[] };
@@ -49,7 +51,7 @@ export interface ChinaConfig {
 }
 
 export const CHINA_KEYS = [
-    "role", "cnDomainName", "hostedZoneId", "globalStack", "destinationIps", "vpcCidr", "availabilityZoneCount",
+    "role", "cnDomainName", "manageDnsRecords", "hostedZoneId", "globalStack", "destinationIps", "vpcCidr", "availabilityZoneCount",
     "proxyRecordName", "proxyInstanceType", "proxyMinSize", "proxyDesiredSize", "proxyMaxSize", "proxyListenerPorts",
     "proxyIdleTimeoutSeconds", "proxyNatPorts", "proxyConntrackMax", "cloudfrontEnabled", "cloudfrontRecordName",
     "cloudfrontAcmCertificateArn", "cloudfrontIamCertificateId", "cloudfrontCertificateBody", "cloudfrontCertificateChain",
@@ -87,6 +89,7 @@ export function parseChinaConfig(source: ConfigSource, region: string | undefine
         region: checkedRegion,
         partition,
         cnDomainName,
+        manageDnsRecords: optionalBoolean(source, "manageDnsRecords", true),
         hostedZoneId: optionalZoneId(source, "hostedZoneId"),
         destinations: parseDestinations(source),
         vpcCidr,

@@ -34,7 +34,7 @@ export function chinaStack(config: ChinaConfig): ChinaOutputs {
         availabilityZoneCount: config.availabilityZoneCount,
         privateSubnets: false,
     });
-    const zoneId = hostedZoneId(config.cnDomainName, config.hostedZoneId);
+    const zoneId = config.manageDnsRecords ? hostedZoneId(config.cnDomainName, config.hostedZoneId) : undefined;
     const proxyName = `${config.proxyRecordName}.${config.cnDomainName}`;
 
     const fleet = new IptablesProxyFleet("proxy", {

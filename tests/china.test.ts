@@ -195,6 +195,17 @@ describe("china stack destinations (mocked)", () => {
             /nlbPublicIps \(destinations of the proxies\): 'not-an-ip' is not an IPv4 address/);
     });
 
+    it("writes no Route 53 record and looks up no zone when the china domain's DNS is managed elsewhere", async () => {
+        const run = await runStack("china", {
+            overrides: { ...china, "cross-region-proxy:manageDnsRecords": "false" },
+            stackOutputs: { nlbPublicIps: NLB1 },
+            secretKeys: ["cross-region-proxy:cloudfrontPrivateKey"],
+        });
+        assert.equal(ofType(run.resources, "aws:route53/record:Record").length, 0);
+        assert.equal(ofType(run.resources, "aws:cloudfront/distribution:Distribution").length, 1);
+        assert.match(String(run.outputs.proxyNlbDnsName), /elb\.cn-northwest-1\.amazonaws\.com\.cn$/, "the CNAME target to create by hand");
+    });
+
     it("creates no CloudFront distribution and outputs null when CloudFront is disabled", async () => {
         const run = await runStack("china", { stackOutputs: { nlbPublicIps: NLB1 } });
         assert.equal(ofType(run.resources, "aws:cloudfront/distribution:Distribution").length, 0);

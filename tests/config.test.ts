@@ -269,6 +269,7 @@ describe("parseChinaConfig", () => {
             region: "cn-northwest-1",
             partition: "aws-cn",
             cnDomainName: "poc1010.example.com",
+            manageDnsRecords: true,
             hostedZoneId: undefined,
             destinations: { globalStack: "organization/cross-region-proxy/global" },
             vpcCidr: "10.20.0.0/16",
