@@ -18,9 +18,11 @@ export interface ChinaOutputs {
 /** NLB-1's public addresses as the global stack published them; a clear error when they are missing. */
 export function globalStackDestinations(globalStack: string): pulumi.Output<string[]> {
     const reference = new pulumi.StackReference(globalStack);
-    return reference.getOutput("nlbPublicIps").apply(ips => {
+    // requireOutput fails on a missing output, naming the stack and the output; an empty or malformed one
+    // fails here, with what to do about it.
+    return reference.requireOutput("nlbPublicIps").apply(ips => {
         if (!Array.isArray(ips) || ips.length === 0) {
-            throw new Error(`stack ${globalStack} has no output nlbPublicIps (or it is empty): run 'pulumi up' on the global stack first, check cross-region-proxy:globalStack, or set cross-region-proxy:destinationIps`);
+            throw new Error(`stack ${globalStack} has an empty nlbPublicIps output: run 'pulumi up' on the global stack first, check cross-region-proxy:globalStack, or set cross-region-proxy:destinationIps`);
         }
         return ips as string[];
     });

@@ -187,7 +187,12 @@ describe("china stack destinations (mocked)", () => {
 
     it("fails, naming the stack and the output, when the global stack has no nlbPublicIps", async () => {
         await assert.rejects(runStack("china", { stackOutputs: {} }),
-            /stack organization\/cross-region-proxy\/global has no output nlbPublicIps/);
+            /Required output 'nlbPublicIps' does not exist on stack 'organization\/cross-region-proxy\/global'/);
+    });
+
+    it("fails, saying what to do, when nlbPublicIps is empty", async () => {
+        await assert.rejects(runStack("china", { stackOutputs: { nlbPublicIps: [] } }),
+            /stack organization\/cross-region-proxy\/global has an empty nlbPublicIps output: run 'pulumi up' on the global stack first/);
     });
 
     it("fails on an nlbPublicIps output that is not a list of addresses", async () => {
