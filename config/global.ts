@@ -57,6 +57,7 @@ const IMAGE = /^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+|@sha256:
 export function parseGlobalConfig(source: ConfigSource, region: string | undefined, stack: string): GlobalConfig {
     rejectUnknownKeys(source, GLOBAL_KEYS, "global");
     const checkedRegion = requireRegion(region);
+    const partition = partitionOf(checkedRegion);
     const domainName = requireDomainName(qualified("domainName"), requireString(source, "domainName", "the global domain, e.g. poc1009.example.com"));
     const cnDomainName = requireDomainName(qualified("cnDomainName"), requireString(source, "cnDomainName", "the china domain, e.g. poc1010.example.com"));
     if (domainName === cnDomainName) {
@@ -64,8 +65,8 @@ export function parseGlobalConfig(source: ConfigSource, region: string | undefin
     }
     const cnCertificateArn = optionalString(source, "cnCertificateArn");
     // The ALB takes certificates of its own region only.
-    if (cnCertificateArn !== undefined && !isAcmCertificateArn(cnCertificateArn, partitionOf(checkedRegion), checkedRegion)) {
-        throw new InvalidValueError(qualified("cnCertificateArn"), `expected an ACM certificate ARN such as arn:${partitionOf(checkedRegion)}:acm:${checkedRegion}:123456789012:certificate/<uuid> (the stack's partition and region)`);
+    if (cnCertificateArn !== undefined && !isAcmCertificateArn(cnCertificateArn, partition, checkedRegion)) {
+        throw new InvalidValueError(qualified("cnCertificateArn"), `expected an ACM certificate ARN such as arn:${partition}:acm:${checkedRegion}:123456789012:certificate/<uuid> (the stack's partition and region)`);
     }
     const vpcCidr = requirePrivateCidr(qualified("vpcCidr"), optionalString(source, "vpcCidr") ?? "10.0.0.0/16", "10.0.0.0/16");
     const nodeMinSize = optionalInteger(source, "nodeMinSize", 2, 1, 100);
@@ -88,7 +89,7 @@ export function parseGlobalConfig(source: ConfigSource, region: string | undefin
     }
     return {
         region: checkedRegion,
-        partition: partitionOf(checkedRegion),
+        partition,
         domainName,
         cnDomainName,
         hostedZoneId: optionalZoneId(source, "hostedZoneId"),

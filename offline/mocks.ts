@@ -2,6 +2,7 @@
 // and invoke the program makes with deterministic placeholder values, and record what was declared.
 // Mocks are process-global, so this is the one module that installs them.
 import * as pulumi from "@pulumi/pulumi";
+import { dnsSuffix, partitionOf } from "../config/partition";
 
 export interface DeclaredResource {
     readonly urn: string;
@@ -24,8 +25,7 @@ const EIP_HOSTS = [100, 9, 55, 7, 33, 201];
 
 /** The physical name Pulumi's autonaming would give a resource that names none: its name plus a suffix. */
 export const autoName = (name: string) => `${name}-0a1b2c3`;
-const partitionOf = (region: string) => region.startsWith("cn-") ? "aws-cn" : "aws";
-const dnsSuffix = (region: string) => region.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com";
+const dnsSuffixOf = (region: string) => dnsSuffix(partitionOf(region));
 
 /** Placeholder state of a resource: its inputs, plus the outputs AWS (or a remote component) would add. */
 function fakeState(type: string, name: string, inputs: Record<string, any>, world: MockWorld, serial: number): Record<string, any> {
@@ -38,7 +38,7 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, worl
         case "aws:lb/loadBalancer:LoadBalancer":
             return {
                 ...inputs, arn, name, arnSuffix: `${inputs.loadBalancerType === "network" ? "net" : "app"}/${name}/0123456789abcdef`,
-                dnsName: `${name}-0123456789.elb.${world.region}.${dnsSuffix(world.region)}`, zoneId: "ZMOCKELBZONE",
+                dnsName: `${name}-0123456789.elb.${world.region}.${dnsSuffixOf(world.region)}`, zoneId: "ZMOCKELBZONE",
             };
         case "aws:lb/targetGroup:TargetGroup":
             return { ...inputs, arn, name, arnSuffix: `targetgroup/${name}/0123456789abcdef` };
@@ -63,9 +63,9 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, worl
         case "eks:index:Cluster":
             return {
                 kubeconfigJson: JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [{ name: inputs.name }] }),
-                oidcProviderArn: `arn:${partitionOf(world.region)}:iam::123456789012:oidc-provider/oidc.eks.${world.region}.${dnsSuffix(world.region)}/id/MOCK`,
-                oidcProviderUrl: `https://oidc.eks.${world.region}.${dnsSuffix(world.region)}/id/MOCK`,
-                oidcIssuer: `oidc.eks.${world.region}.${dnsSuffix(world.region)}/id/MOCK`,
+                oidcProviderArn: `arn:${partitionOf(world.region)}:iam::123456789012:oidc-provider/oidc.eks.${world.region}.${dnsSuffixOf(world.region)}/id/MOCK`,
+                oidcProviderUrl: `https://oidc.eks.${world.region}.${dnsSuffixOf(world.region)}/id/MOCK`,
+                oidcIssuer: `oidc.eks.${world.region}.${dnsSuffixOf(world.region)}/id/MOCK`,
             };
         case "pulumi:pulumi:StackReference":
             return { ...inputs, outputs: world.stackOutputs ?? {}, secretOutputNames: [] };
