@@ -7,14 +7,15 @@
 // and checks that the host has no extra namespace, link or rule. Root only.
 import { spawn } from "node:child_process";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
+import { isUsageError, parseFlags } from "../core/cli";
+import { InvalidValueError } from "../core/validate";
 import { isRoot } from "./exec";
 import { chiSquareTest } from "./stats";
 import {
     burst, createLab, detach, DOMAIN, hostDifferences, hostSnapshot, Lab, labDir, missingPrerequisites,
     NAME_PREFIX, namespacesWithPrefix, newRunId, PUBLIC_ADDRESSES, REPO_ROOT, teardown, USER_HOST, VIP,
 } from "./topology";
-import { intFlag, UsageError } from "./flags";
+import { intFlag } from "./flags";
 
 const USAGE = `usage: npm run lab [-- --keep] [--proxies N (1-8, default 2)] [--destinations N (1-${PUBLIC_ADDRESSES.length}, default 3)]
                    [--connections N (default 600)]
@@ -31,7 +32,7 @@ function listLabs(): string[] {
 }
 
 function down(runId: string): number {
-    if (!/^[0-9a-f]{6}$/.test(runId)) throw new UsageError(`--down: a run id is 6 hex digits, got '${runId}'`);
+    if (!/^[0-9a-f]{6}$/.test(runId)) throw new InvalidValueError("--down", `a run id is 6 hex digits, got '${runId}'`);
     const problems = teardown(`${NAME_PREFIX}${runId}`, labDir(runId));
     if (problems.length) {
         console.error(problems.join("\n"));
@@ -127,25 +128,20 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-    const { values } = parseArgs({
-        args: argv,
-        strict: true,
-        options: {
-            keep: { type: "boolean", default: false },
-            down: { type: "string" },
-            list: { type: "boolean", default: false },
-            proxies: { type: "string" },
-            destinations: { type: "string" },
-            connections: { type: "string" },
-            help: { type: "boolean", default: false },
-            worker: { type: "string" },
-        },
+    const { values, help } = parseFlags(argv, {
+        keep: { type: "boolean" },
+        down: { type: "string" },
+        list: { type: "boolean" },
+        proxies: { type: "string" },
+        destinations: { type: "string" },
+        connections: { type: "string" },
+        worker: { type: "string" },
     });
     return {
         keep: values.keep ?? false,
         down: values.down,
         list: values.list ?? false,
-        help: values.help ?? false,
+        help,
         proxies: intFlag("proxies", values.proxies, 2, 1, 8),
         destinations: intFlag("destinations", values.destinations, 3, 1, PUBLIC_ADDRESSES.length),
         connections: intFlag("connections", values.connections, 600, 1, 100_000),
@@ -239,7 +235,7 @@ async function main(): Promise<number> {
 }
 
 main().then(code => process.exit(code), err => {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (isUsageError(err)) {
         console.error(`lab: ${(err as Error).message}\n${USAGE}`);
         process.exit(2);
     }

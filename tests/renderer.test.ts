@@ -5,7 +5,7 @@ import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import fc from "fast-check";
-import { InvalidValueError, MAX_DESTINATIONS, MAX_PORTS } from "../config/validate";
+import { InvalidValueError, MAX_DESTINATIONS, MAX_PORTS } from "../core/validate";
 import { cascade, formatProbability } from "../proxy/cascade";
 import { renderArtifact } from "../proxy/render";
 import { CHAINS, JUMPS, destinationRules, renderRestoreDocument } from "../proxy/rules";

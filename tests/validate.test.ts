@@ -5,8 +5,8 @@ import fc from "fast-check";
 import {
     InvalidValueError, MAX_DESTINATIONS, MAX_PORTS, PRINTABLE_LENGTH, destinationProblem, parseIpv4, printable, requireDestinations,
     requireDomainName, requireInteger, requireLabel, requirePortRange, requirePorts,
-} from "../config/validate";
-import { dnsSuffix, partitionOf, requireRegion } from "../config/partition";
+} from "../core/validate";
+import { dnsSuffix, partitionOf, requireRegion } from "../core/partition";
 import { rejects } from "./assertions";
 
 

@@ -190,14 +190,18 @@ export interface PortRange {
     readonly to: number;
 }
 
-/** "LO-HI" (or a single port) of source ports for NAT; 1024 and up so it never takes a privileged port. */
+/** Source ports NAT may use: the unprivileged ones, which MASQUERADE takes when no range is given. */
+export const NAT_PORT_LIMITS: PortRange = { from: 1024, to: 65535 };
+
+/** "LO-HI" (or a single port) of source ports for NAT, inside NAT_PORT_LIMITS so it never takes a privileged port. */
 export function requirePortRange(key: string, value: string): PortRange {
+    const { from: min, to: max } = NAT_PORT_LIMITS;
     const match = /^([0-9]{1,5})(?:-([0-9]{1,5}))?$/.exec(value.trim());
     if (!match) {
-        throw new InvalidValueError(key, `expected a port range such as 1024-65535, got '${printable(value)}'`);
+        throw new InvalidValueError(key, `expected a port range such as ${min}-${max}, got '${printable(value)}'`);
     }
-    const from = requireInteger(key, match[1], 1024, 65535);
-    const to = requireInteger(key, match[2] ?? match[1], 1024, 65535);
+    const from = requireInteger(key, match[1], min, max);
+    const to = requireInteger(key, match[2] ?? match[1], min, max);
     if (from > to) {
         throw new InvalidValueError(key, `range ${from}-${to} is empty: the first port must not exceed the last`);
     }
