@@ -13,9 +13,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { inNs, isRoot, run, startInNs, sleep, which } from "../lab/exec";
-import {
-    burst, createLab, hostDifferences, hostSnapshot, Lab, missingPrerequisites, REPO_ROOT, tcpToolArgv, toolEnv, USER_HOST,
-} from "../lab/topology";
+import { REPO_ROOT, USER_HOST } from "../lab/constants";
+import { burst, tcpToolArgv, toolEnv } from "../lab/drivers";
+import { hostDifferences, hostSnapshot } from "../lab/host";
+import { createLab, Lab } from "../lab/lab";
+import { missingPrerequisites } from "../lab/prerequisites";
 import { intFlag } from "../lab/flags";
 import { isUsageError } from "../core/cli";
 

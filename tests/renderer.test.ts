@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import fc from "fast-check";
 import { InvalidValueError, MAX_DESTINATIONS, MAX_PORTS } from "../core/validate";
 import { cascade, formatProbability } from "../proxy/cascade";
+import { parseIptablesSave, Rule, Table } from "../proxy/iptablesSave";
 import { renderArtifact } from "../proxy/render";
 import { CHAINS, JUMPS, destinationRules, renderRestoreDocument } from "../proxy/rules";
 import { JUMP_COMMENT, renderForwardingScript } from "../proxy/script";
@@ -49,79 +50,47 @@ function shares(n: number): Q[] {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// A strict reader of the iptables-restore document
+// The iptables-restore document, read by the shared strict parser, plus the rules our documents follow
 
 const BUILTIN_TARGETS = new Set(["DNAT", "MASQUERADE", "CONNMARK", "ACCEPT"]);
 const BUILTIN_CHAINS = ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"];
 /** The only short options a rule of ours may carry: append, protocol, match, jump. */
 const SHORT_OPTIONS = new Set(["-A", "-p", "-m", "-j"]);
-
-interface Rule { readonly chain: string; readonly tokens: string[]; readonly line: string }
-interface Table { readonly name: string; readonly chains: string[]; readonly rules: Rule[] }
-
-/** Splits like iptables-restore does: on spaces, a double-quoted string being one token. */
-function tokenize(line: string): string[] {
-    const tokens: string[] = [];
-    const re = /"([^"]*)"|(\S+)/g;
-    for (let m = re.exec(line); m; m = re.exec(line)) {
-        tokens.push(m[1] ?? m[2]);
-    }
-    return tokens;
-}
+const OUR_CHAINS: readonly string[] = Object.values(CHAINS);
 
 const option = (rule: Rule, name: string): string | undefined => {
-    const i = rule.tokens.indexOf(name);
-    return i < 0 ? undefined : rule.tokens[i + 1];
+    const value = rule.options.get(name);
+    return typeof value === "string" ? value : undefined;
 };
-const target = (rule: Rule) => option(rule, "-j");
 
-/** Parses the document and asserts its grammar; returns the tables in order. */
+/** Parses the document (strict: known lines and options, declared chains, committed tables) and asserts our grammar. */
 function parseRestore(doc: string): Table[] {
     assert.ok(doc.endsWith("COMMIT\n"), "the document ends with COMMIT and a newline");
     assert.doesNotMatch(doc, /[^\x20-\x7e\n]/, "printable ASCII only");
-    const tables: Table[] = [];
-    let current: Table | undefined;
-    for (const line of doc.slice(0, -1).split("\n")) {
-        assert.notEqual(line, "", "no blank line");
-        assert.ok(!line.startsWith("#"), "no comment line");
-        if (line.startsWith("*")) {
-            assert.equal(current, undefined, `table ${line} opened before COMMIT`);
-            const name = line.slice(1);
-            assert.ok(name === "nat" || name === "filter", `only tables nat and filter, got ${name}`);
-            assert.ok(!tables.some(t => t.name === name), `table ${name} appears once`);
-            current = { name, chains: [], rules: [] };
-            continue;
+    const lines = doc.slice(0, -1).split("\n");
+    assert.ok(!lines.includes(""), "no blank line");
+    assert.ok(!lines.some(l => l.startsWith("#")), "no comment line");
+    lines.forEach((line, i) => {
+        if (line.startsWith(":")) assert.ok(!lines[i - 1].startsWith("-A"), `chains are declared before the rules: ${line}`);
+    });
+    const tables = parseIptablesSave(doc);
+    for (const table of tables) {
+        assert.ok(table.name === "nat" || table.name === "filter", `only tables nat and filter, got ${table.name}`);
+        const chains = table.chains.map(c => c.name);
+        for (const chain of table.chains) {
+            assert.ok(OUR_CHAINS.includes(chain.name), `only our chains are declared, got ${chain.name}`);
+            assert.equal(chain.policy, "-", "a user chain has no policy");
+            assert.deepEqual(chain.counters, { packets: 0, bytes: 0 });
         }
-        assert.ok(current, `line outside a table: ${line}`);
-        if (line === "COMMIT") {
-            tables.push(current);
-            current = undefined;
-        } else if (line.startsWith(":")) {
-            const m = /^:(\S+) (\S+) \[0:0\]$/.exec(line);
-            assert.ok(m, `chain declaration: ${line}`);
-            assert.match(m[1], /^CRPROXY-[A-Z]+$/, "only CRPROXY-* chains are declared");
-            assert.equal(m[2], "-", "a user chain has no policy");
-            assert.equal(current.rules.length, 0, "chains are declared before the rules");
-            assert.ok(!current.chains.includes(m[1]), `${m[1]} declared once`);
-            current.chains.push(m[1]);
-        } else {
-            const tokens = tokenize(line);
-            assert.equal(tokens[0], "-A", `only appends: ${line}`);
-            const chain = tokens[1];
-            assert.ok(current.chains.includes(chain), `-A to an undeclared or builtin chain: ${line}`);
-            for (const t of tokens) {
-                if (/^-[^-]/.test(t)) assert.ok(SHORT_OPTIONS.has(t), `forbidden option ${t} in ${line}`);
-                assert.ok(!BUILTIN_CHAINS.includes(t), `builtin chain ${t} touched in ${line}`);
+        for (const rule of table.rules) {
+            for (const t of rule.tokens) {
+                if (/^-[^-]/.test(t)) assert.ok(SHORT_OPTIONS.has(t), `forbidden option ${t} in ${rule.line}`);
+                assert.ok(!BUILTIN_CHAINS.includes(t), `builtin chain ${t} touched in ${rule.line}`);
             }
-            assert.equal(tokens.filter(t => t === "-A").length, 1, line);
-            assert.equal(tokens.filter(t => t === "-j").length, 1, `exactly one -j: ${line}`);
-            const rule: Rule = { chain, tokens, line };
-            const to = target(rule);
-            assert.ok(to !== undefined && (current.chains.includes(to) || BUILTIN_TARGETS.has(to)), `jump to ${to} in ${line}`);
-            current.rules.push(rule);
+            assert.equal(rule.tokens.filter(t => t === "-j").length, 1, `exactly one -j: ${rule.line}`);
+            assert.ok(rule.jump !== undefined && (chains.includes(rule.jump) || BUILTIN_TARGETS.has(rule.jump)), `jump to ${rule.jump} in ${rule.line}`);
         }
     }
-    assert.equal(current, undefined, "the last table is committed");
     return tables;
 }
 
@@ -132,23 +101,24 @@ function checkDocument(doc: string, spec: ForwardingSpec): void {
     const tables = parseRestore(doc);
     assert.deepEqual(tables.map(t => t.name), ["nat", "filter"]);
     const [nat, filter] = tables;
-    assert.deepEqual(nat.chains, [CHAINS.listeners, CHAINS.connect, CHAINS.destinations, CHAINS.postrouting]);
-    assert.deepEqual(filter.chains, [CHAINS.forward]);
+    const names = (table: Table) => table.chains.map(c => c.name);
+    assert.deepEqual(names(nat), [CHAINS.listeners, CHAINS.connect, CHAINS.destinations, CHAINS.postrouting]);
+    assert.deepEqual(names(filter), [CHAINS.forward]);
     // Every chain hangs from one of the builtin jumps, directly or through ours.
     for (const table of tables) {
         const reached = new Set(JUMPS.filter(j => j.table === table.name).map(j => j.to));
-        for (const j of reached) assert.ok(table.chains.includes(j), `${j} declared in ${table.name}`);
+        for (const j of reached) assert.ok(names(table).includes(j), `${j} declared in ${table.name}`);
         for (let grew = true; grew;) {
             grew = false;
             for (const r of table.rules) {
-                const to = target(r)!;
-                if (reached.has(r.chain) && table.chains.includes(to) && !reached.has(to)) {
+                const to = r.jump!;
+                if (reached.has(r.chain) && names(table).includes(to) && !reached.has(to)) {
                     reached.add(to);
                     grew = true;
                 }
             }
         }
-        assert.deepEqual([...reached].sort(), [...table.chains].sort(), `every chain of ${table.name} is reachable`);
+        assert.deepEqual([...reached].sort(), names(table).sort(), `every chain of ${table.name} is reachable`);
     }
     const rulesOf = (table: Table, chain: string) => table.rules.filter(r => r.chain === chain);
     const mark = markOf(spec.connmark);
@@ -156,10 +126,10 @@ function checkDocument(doc: string, spec: ForwardingSpec): void {
     const listeners = rulesOf(nat, CHAINS.listeners);
     assert.equal(listeners.length, spec.ports.length, "one listener rule per port");
     listeners.forEach((r, i) => {
-        assert.equal(option(r, "-p"), "tcp");
+        assert.equal(r.protocol, "tcp");
         assert.ok(r.line.includes(` -m tcp --dport ${spec.ports[i]} `), r.line);
         assert.ok(r.line.includes(" -m addrtype --dst-type LOCAL "), r.line);
-        assert.equal(target(r), CHAINS.connect);
+        assert.equal(r.jump, CHAINS.connect);
     });
 
     const connect = rulesOf(nat, CHAINS.connect);
@@ -171,9 +141,9 @@ function checkDocument(doc: string, spec: ForwardingSpec): void {
     const destinations = rulesOf(nat, CHAINS.destinations);
     const n = spec.destinations.length;
     assert.equal(destinations.length, n, "one DNAT rule per destination");
-    assert.equal(nat.rules.filter(r => target(r) === "DNAT").length, n, "DNAT only in the destination chain");
+    assert.equal(nat.rules.filter(r => r.jump === "DNAT").length, n, "DNAT only in the destination chain");
     destinations.forEach((r, i) => {
-        assert.equal(target(r), "DNAT");
+        assert.equal(r.jump, "DNAT");
         assert.equal(option(r, "--to-destination"), spec.destinations[i], "in input order, same port");
         const probability = option(r, "--probability");
         if (i === n - 1) {
@@ -189,9 +159,9 @@ function checkDocument(doc: string, spec: ForwardingSpec): void {
 
     const masquerade = rulesOf(nat, CHAINS.postrouting);
     assert.equal(masquerade.length, 1);
-    assert.equal(nat.rules.filter(r => target(r) === "MASQUERADE").length, 1);
+    assert.equal(nat.rules.filter(r => r.jump === "MASQUERADE").length, 1);
     const m = masquerade[0];
-    assert.equal(target(m), "MASQUERADE");
+    assert.equal(m.jump, "MASQUERADE");
     assert.ok(m.line.includes(` -m connmark --mark ${mark} `), "MASQUERADE matches the connmark, not a destination");
     assert.ok(m.tokens.includes("--random-fully"));
     assert.equal(option(m, "--to-ports"), spec.natPorts ? `${spec.natPorts.from}-${spec.natPorts.to}` : undefined);
@@ -529,7 +499,7 @@ describe("the iptables-restore document", () => {
         const spec = forwardingSpec({ ...EXAMPLE, natPorts: { from: 20000, to: 60000 } });
         for (const table of parseRestore(renderRestoreDocument(spec))) {
             for (const rule of table.rules.filter(r => r.tokens.includes("--to-ports"))) {
-                assert.equal(option(rule, "-p"), "tcp", `--to-ports without -p tcp: ${rule.line}`);
+                assert.equal(rule.protocol, "tcp", `--to-ports without -p tcp: ${rule.line}`);
             }
         }
     });
