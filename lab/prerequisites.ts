@@ -1,4 +1,5 @@
 // What the lab needs on the host (tools and the Debian packages that provide them), checked before it starts.
+import * as crypto from "node:crypto";
 import { run, which } from "./exec";
 
 /** Tools the lab needs on the host, with the Debian package that provides each. */
@@ -36,4 +37,13 @@ export function pythonEnv(): NodeJS.ProcessEnv {
     }
     env.PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
     return env;
+}
+
+/** Why this host cannot create a network namespace (e.g. a container without CAP_SYS_ADMIN), or undefined. */
+export function namespaceProblem(): string | undefined {
+    const name = `crp-probe-${crypto.randomBytes(4).toString("hex")}`;
+    const added = run("ip", ["netns", "add", name], { allowFailure: true });
+    if (added.status !== 0) return `'ip netns add' fails here: ${added.stderr.trim() || `exit ${added.status}`}`;
+    run("ip", ["netns", "del", name], { allowFailure: true });
+    return undefined;
 }
