@@ -1,7 +1,7 @@
 // npm run --silent proxy:render -- --destinations 203.0.113.10,203.0.113.11 --ports 80,443 [--format script|agent|user-data]
 // Prints the artifact on stdout; --help prints the usage; bad input: a message on stderr and exit status 2.
 import { isUsageError, parseFlags } from "../core/cli";
-import { InvalidValueError, requireInteger, requirePortRange } from "../core/validate";
+import { InvalidValueError, requireInteger, requirePortRange, TCP_PORT_LIMITS } from "../core/validate";
 import { ArtifactFormat, FORMATS, renderArtifact } from "./render";
 import { CONNMARK_LIMITS, CONNTRACK_MAX_LIMITS, ESTABLISHED_TIMEOUT_LIMITS } from "./spec";
 
@@ -33,7 +33,7 @@ function main(argv: string[]): string {
         ? parseInt(mask, 16) : requireInteger("--connmark-mask", mask, CONNMARK_LIMITS.min, CONNMARK_LIMITS.max));
     return renderArtifact(format, {
         destinations: list(values.destinations),
-        ports: list(values.ports).map(p => requireInteger("--ports", p, 1, 65535)),
+        ports: list(values.ports).map(p => requireInteger("--ports", p, TCP_PORT_LIMITS.min, TCP_PORT_LIMITS.max)),
         natPorts: optional(values["nat-ports"], range => requirePortRange("--nat-ports", range)),
         conntrackMax: optional(values["conntrack-max"],
             n => requireInteger("--conntrack-max", n, CONNTRACK_MAX_LIMITS.min, CONNTRACK_MAX_LIMITS.max)),
