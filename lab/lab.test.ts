@@ -21,7 +21,7 @@ import { skipSuite } from "../tests/pending";
 const CI = process.env.CI === "true";
 /** First port of the narrowed NAT ranges of the "NAT ports" tests. */
 const NAT_PORT_FROM = 40000;
-const HOW_TO_RUN = "The forwarding lab needs root (network namespaces, netfilter): sudo npm run test:lab";
+const HOW_TO_RUN = "the forwarding lab needs root (network namespaces, netfilter): sudo env PATH=\"$PATH\" npm run test:lab";
 
 /** Figures worth reporting, printed once at the end of the suite. */
 const figures: string[] = [];
