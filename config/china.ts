@@ -9,7 +9,7 @@ import {
 } from "./reader";
 import {
     InvalidValueError, isAcmCertificateArn, printable, requireDestinations, requireDomainName, requireInstanceType, requireLabel, requireOrderedSizes,
-    requirePortRange, requirePorts, requirePrivateCidr,
+    privateRangeOf, requirePortRange, requirePorts, requirePrivateCidr,
 } from "./validate";
 
 /** How CloudFront presents the china domain: ACM in global regions, an IAM server certificate in aws-cn. */
@@ -48,6 +48,8 @@ export interface ChinaConfig {
     readonly edge?: EdgeConfig;
     /** SNS topic the alarms notify. */
     readonly alarmTopicArn?: string;
+    /** Deletion protection on the load balancers (the `deletionProtection` key, default true). */
+    readonly deletionProtection: boolean;
 }
 
 export const CHINA_KEYS = [
@@ -55,7 +57,7 @@ export const CHINA_KEYS = [
     "proxyRecordName", "proxyInstanceType", "proxyMinSize", "proxyDesiredSize", "proxyMaxSize", "proxyListenerPorts",
     "proxyIdleTimeoutSeconds", "proxyNatPorts", "proxyConntrackMax", "cloudfrontEnabled", "cloudfrontRecordName",
     "cloudfrontAcmCertificateArn", "cloudfrontIamCertificateId", "cloudfrontCertificateBody", "cloudfrontCertificateChain",
-    "cloudfrontPrivateKey", "alarmTopicArn",
+    "cloudfrontPrivateKey", "alarmTopicArn", "deletionProtection", "allowPrivateDestinations",
 ] as const;
 
 const STACK_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
@@ -104,6 +106,7 @@ export function parseChinaConfig(source: ConfigSource, region: string | undefine
         forwarding,
         edge: parseEdge(source, partition),
         alarmTopicArn: optionalTopicArn(source, checkedRegion),
+        deletionProtection: optionalBoolean(source, "deletionProtection", true),
     };
 }
 
@@ -111,7 +114,12 @@ function parseDestinations(source: ConfigSource): ChinaConfig["destinations"] {
     const ips = optionalList(source, "destinationIps");
     const globalStack = optionalString(source, "globalStack");
     if (ips !== undefined) {
-        return { ips: requireDestinations(qualified("destinationIps"), ips) };
+        const checked = requireDestinations(qualified("destinationIps"), ips);
+        const privateIp = checked.find(ip => privateRangeOf(ip) !== undefined);
+        if (privateIp !== undefined && !optionalBoolean(source, "allowPrivateDestinations", false)) {
+            throw new InvalidValueError(qualified("destinationIps"), `${privateIp} is in ${privateRangeOf(privateIp)}: NLB-1's addresses are public, and a private destination makes the proxies a public way into that network; set ${qualified("allowPrivateDestinations")} to true if that is what you mean (see SECURITY.md)`);
+        }
+        return { ips: checked };
     }
     if (globalStack === undefined) {
         throw new InvalidValueError(qualified("globalStack"), "is required (the global stack as <org>/cross-region-proxy/global), unless destinationIps lists NLB-1's addresses");
