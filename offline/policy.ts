@@ -118,11 +118,14 @@ export const SCENARIOS: readonly Scenario[] = [
     },
 ];
 
+/** The pack's config that a stack's settings imply (what `--policy-pack-config` takes): deletion protection as the stack sets it. */
+export function packConfigFor(stackConfig: Record<string, string | undefined>): PolicyConfig {
+    return { "lb-deletion-protection": { deletionProtection: stackConfig["cross-region-proxy:deletionProtection"] !== "false" } };
+}
+
 /** Runs a stack under the mocks and the pack over it, with the policy config the stack's own settings imply. */
 export async function checkScenario(scenario: Scenario): Promise<Violation[]> {
     const config = { ...readStackConfig(scenario.stack), ...scenario.options.overrides };
     const run = await runStack(scenario.stack, scenario.options);
-    return checkPolicies(policyResources(run.resources, config["aws:region"] ?? ""), {
-        "lb-deletion-protection": { deletionProtection: config["cross-region-proxy:deletionProtection"] !== "false" },
-    });
+    return checkPolicies(policyResources(run.resources, config["aws:region"] ?? ""), packConfigFor(config));
 }

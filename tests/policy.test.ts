@@ -1,10 +1,12 @@
 // The policy pack: each policy against a crafted resource that breaks it and one that keeps it, then
 // the whole pack over what both stacks declare under the mocks in both partitions (npm run policy).
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { lbControllerPolicy } from "../components/lbControllerPolicy";
 import { DeclaredResource } from "../offline/mocks";
-import { PolicyConfig, SCENARIOS, checkPolicies, checkScenario, policyResources } from "../offline/policy";
+import { PolicyConfig, SCENARIOS, checkPolicies, checkScenario, packConfigFor, policyResources } from "../offline/policy";
 import { matcherAccepts200 } from "../policy/loadBalancers";
 import { policies } from "../policy/policies";
 import { USER_DATA_LIMIT } from "../policy/userData";
@@ -206,4 +208,28 @@ describe("npm run policy: the pack over both stacks in both partitions (mocked)"
     for (const scenario of SCENARIOS) {
         it(`passes ${scenario.label}`, async () => assert.deepEqual(await checkScenario(scenario), []));
     }
+});
+
+describe("the pack in the workflows", () => {
+    const workflow = (name: string) => fs.readFileSync(path.join(__dirname, "..", ".github", "workflows", name), "utf8");
+
+    it("previews both stacks with the pack on pull requests from this repository only", () => {
+        const text = workflow("pull-request.yml");
+        assert.match(text, /if: github\.event\.pull_request\.head\.repo\.full_name == github\.repository/);
+        assert.match(text, /- stack: global[\s\S]*- stack: china/);
+        assert.match(text, /command: preview\n\s+stack-name: \$\{\{ vars\.PULUMI_ORGANIZATION \}\}\/cross-region-proxy\/\$\{\{ matrix\.stack \}\}\n\s+policyPacks: policy\n/);
+    });
+
+    it("deploys global, then china, each behind its environment and with the pack", () => {
+        const text = workflow("deploy.yml");
+        for (const stack of ["global", "china"]) {
+            assert.match(text, new RegExp(`environment: ${stack}\\n[\\s\\S]*?command: up\\n\\s+stack-name: \\$\\{\\{ vars\\.PULUMI_ORGANIZATION \\}\\}/cross-region-proxy/${stack}\\n\\s+policyPacks: policy\\n`));
+        }
+        assert.match(text, /up-china:\n\s+needs: up-global\n/);
+    });
+
+    it("gives the pack the deletion protection the stack file asks for", () => {
+        assert.deepEqual(packConfigFor({}), { "lb-deletion-protection": { deletionProtection: true } });
+        assert.deepEqual(packConfigFor({ "cross-region-proxy:deletionProtection": "false" }), { "lb-deletion-protection": { deletionProtection: false } });
+    });
 });
