@@ -58,7 +58,8 @@ export const loadBalancerDeletionProtection: ResourceValidationPolicy = {
     configSchema: { properties: { deletionProtection: { type: "boolean", default: true } } },
     validateResource: (args, report) => {
         if (args.type !== LOAD_BALANCER) return;
-        const { deletionProtection } = args.getConfig<DeletionProtectionConfig>();
+        // The CLI fills schema defaults in; a bare analyzer without config gets the same default.
+        const deletionProtection = args.getConfig<Partial<DeletionProtectionConfig>>().deletionProtection ?? true;
         if ((args.props.enableDeletionProtection === true) !== deletionProtection) {
             report(`enableDeletionProtection is ${args.props.enableDeletionProtection ?? "unset"}, expected ${deletionProtection}: `
                 + "set it from the stack's deletionProtection key, and give the pack the same value (policy config deletionProtection)");
