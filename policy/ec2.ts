@@ -107,8 +107,8 @@ export const noSsh: ResourceValidationPolicy = {
 };
 
 /**
- * Ports from anywhere are allowed only on a load balancer's own group for its listener ports (NLB-2,
- * the ALB) and on an EKS cluster's group for its public API endpoint (443, every call authenticated by IAM).
+ * Ports from anywhere are allowed only on an internet-facing load balancer's own group for its listener
+ * ports (NLB-2, the ALB). @pulumi/eks opens its groups to each other only (nodes/securitygroup.ts).
  */
 function publicPorts(group: PolicyResource, resources: PolicyResource[]): Set<number> {
     const ports = new Set<number>();
@@ -118,15 +118,12 @@ function publicPorts(group: PolicyResource, resources: PolicyResource[]): Set<nu
             if (fromProperty(listener, "loadBalancerArn").some(l => l.urn === lb.urn)) ports.add(Number(listener.props.port));
         }
     }
-    for (const cluster of resources.filter(r => r.type === "aws:eks/cluster:Cluster")) {
-        if (fromProperty(cluster, "vpcConfig").some(g => g.urn === group.urn)) ports.add(443);
-    }
     return ports;
 }
 
 export const publicIngressOnlyToListeners: StackValidationPolicy = {
     name: "ec2-public-ingress-only-to-listeners",
-    description: "Ingress from 0.0.0.0/0 or ::/0 only to an internet-facing load balancer's own group on its listener ports (or an EKS API on 443).",
+    description: "Ingress from 0.0.0.0/0 or ::/0 only to an internet-facing load balancer's own group on its listener ports.",
     validateStack: (args, report) => {
         for (const resource of args.resources) {
             const group = resource.type === SECURITY_GROUP ? resource

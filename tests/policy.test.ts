@@ -100,9 +100,7 @@ const CASES: Record<string, { bad: Case[]; good: Case[] }> = {
                 { type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", props: { ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv6: "::/0" }, from: { securityGroupId: ["g"] } }] }],
         good: [{ title: "the NLB's own group on its listener port", resources: publicNlb(443, tcp(443)) },
             { title: "a separate rule to the NLB's group on its listener port", resources: [...publicNlb(443, tcp(443, "10.0.0.0/16")),
-                { type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", props: { ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0" }, from: { securityGroupId: ["nlb-sg"] } }] },
-            { title: "an EKS cluster's group on 443", resources: [{ type: SG, name: "c", props: { ingress: [tcp(443)] } },
-                { type: "aws:eks/cluster:Cluster", props: { vpcConfig: { securityGroupIds: ["sg-c"] } }, from: { vpcConfig: ["c"] } }] }],
+                { type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", props: { ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0" }, from: { securityGroupId: ["nlb-sg"] } }] }],
     },
     "partition-arns": {
         bad: [{ title: "arn:aws: in aws-cn", region: "cn-northwest-1", resources: [{ type: "aws:iam/rolePolicyAttachment:RolePolicyAttachment", props: { policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" } }] },
