@@ -6,6 +6,7 @@ import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { lbControllerPolicy } from "../components/lbControllerPolicy";
 import { DeclaredResource } from "../offline/mocks";
+import { runStack } from "../offline/run";
 import { PolicyConfig, SCENARIOS, checkPolicies, checkScenario, packConfigFor, policyResources } from "../offline/policy";
 import { matcherAccepts200 } from "../policy/loadBalancers";
 import { policies } from "../policy/policies";
@@ -206,6 +207,16 @@ describe("npm run policy: the pack over both stacks in both partitions (mocked)"
     for (const scenario of SCENARIOS) {
         it(`passes ${scenario.label}`, async () => assert.deepEqual(await checkScenario(scenario), []));
     }
+
+    it("follows deletionProtection: false to every load balancer, and the pack expects it", async () => {
+        for (const base of [SCENARIOS[0], SCENARIOS[2]]) {
+            const scenario = { ...base, options: { ...base.options, overrides: { ...base.options.overrides, "cross-region-proxy:deletionProtection": "false" } } };
+            assert.deepEqual(await checkScenario(scenario), [], scenario.label);
+            const run = await runStack(scenario.stack, scenario.options);
+            const lbs = run.resources.filter(r => r.type === "aws:lb/loadBalancer:LoadBalancer");
+            assert.ok(lbs.length > 0 && lbs.every(lb => lb.inputs.enableDeletionProtection === false), scenario.label);
+        }
+    });
 });
 
 describe("the pack in the workflows", () => {
