@@ -94,7 +94,7 @@ const isPublic = (rule: IngressRule) => rule.cidrs.some(c => c === "0.0.0.0/0" |
 
 export const noSsh: ResourceValidationPolicy = {
     name: "ec2-no-ssh",
-    description: "No ingress rule opens TCP 22 to addresses, and none names port 22 at all.",
+    description: "No ingress rule opens TCP 22 to addresses, nor to another group through a range of under 1024 ports that includes 22.",
     validateResource: (args, report) => {
         for (const rule of ingressRules(args.type, args.props)) {
             // All traffic between security groups (EKS node-to-node, say) is not SSH access: no key pair exists.
