@@ -24,6 +24,16 @@ const layerRules = LAYERS.map((folder, i) => {
     };
 });
 
+// The policy pack is published on its own and judges the program: it imports nothing from it.
+const policyRule = {
+    files: ["policy/**/*.ts"],
+    rules: {
+        "no-restricted-imports": ["error", {
+            patterns: [{ regex: "^\\.\\./", message: "policy/ is a standalone pack: it must not import the program it checks." }],
+        }],
+    },
+};
+
 export default tseslint.config(
     { ignores: ["node_modules/**", "bin/**"] },
     ...tseslint.configs.recommended,
@@ -41,4 +51,5 @@ export default tseslint.config(
         },
     },
     ...layerRules,
+    policyRule,
 );

@@ -37,6 +37,8 @@ export interface HttpbinOnEksArgs {
     readonly httpbinImage: pulumi.Input<string>;
     readonly httpbinReplicas: pulumi.Input<number>;
     readonly lbControllerChartVersion: pulumi.Input<string>;
+    /** AWS refuses to delete the load balancer while this is on (the stack's `deletionProtection`). */
+    readonly deletionProtection: boolean;
 }
 
 /** The path the NLB health check and the readiness probe ask for: it must reach httpbin and answer 200. */
@@ -153,6 +155,7 @@ export class HttpbinOnEks extends pulumi.ComponentResource {
             subnets: args.publicSubnetIds,
             securityGroups: [albSecurityGroup.id],
             dropInvalidHeaderFields: true,
+            enableDeletionProtection: args.deletionProtection,
             tags: { Name: `${name}-alb` },
         }, { parent: this });
         const httpbinTargets = new aws.lb.TargetGroup(`${name}-httpbin`, {

@@ -30,6 +30,8 @@ export interface IptablesProxyFleetArgs {
     readonly recordName: pulumi.Input<string>;
     /** SNS topic for the unhealthy-proxy alarms; without it the alarms only show in CloudWatch. */
     readonly alarmTopicArn?: pulumi.Input<string>;
+    /** AWS refuses to delete the load balancer while this is on (the stack's `deletionProtection`). */
+    readonly deletionProtection: boolean;
 }
 
 /** The SSM public parameter of the latest Amazon Linux 2023 AMI for an instance type (Graviton: arm64). */
@@ -114,6 +116,7 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
             subnets: args.subnetIds,
             securityGroups: [nlbSecurityGroup.id],
             enableCrossZoneLoadBalancing: true,
+            enableDeletionProtection: args.deletionProtection,
             tags: { Name: `${name}-nlb` },
         }, { parent: this });
         const targetGroups = args.ports.map(port => {

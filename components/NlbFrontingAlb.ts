@@ -19,6 +19,8 @@ export interface NlbFrontingAlbArgs {
     readonly recordName: pulumi.Input<string>;
     /** SNS topic for the unhealthy-ALB alarms; without it the alarms only show in CloudWatch. */
     readonly alarmTopicArn?: pulumi.Input<string>;
+    /** AWS refuses to delete the load balancer while this is on (the stack's `deletionProtection`). */
+    readonly deletionProtection: boolean;
 }
 
 /** The health check protocol an ALB-type target group uses on a port: it must be HTTP or HTTPS. */
@@ -45,6 +47,7 @@ export class NlbFrontingAlb extends pulumi.ComponentResource {
             subnetMappings: args.subnetIds.map((subnetId, i) => ({ subnetId, allocationId: eips[i].allocationId })),
             // Every address serves every AZ's ALB node: the proxies spread over all addresses.
             enableCrossZoneLoadBalancing: true,
+            enableDeletionProtection: args.deletionProtection,
             tags: { Name: name },
         }, { parent: this });
 

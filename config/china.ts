@@ -8,7 +8,7 @@ import {
 } from "./reader";
 import {
     InvalidValueError, isAcmCertificateArn, printable, requireDestinations, requireDomainName, requireInstanceType, requireLabel, requireOrderedSizes,
-    requirePortRange, requirePorts, requirePrivateCidr,
+    privateRangeOf, requirePortRange, requirePorts, requirePrivateCidr,
 } from "../core/validate";
 
 export interface EdgeConfig {
@@ -41,6 +41,8 @@ export interface ChinaConfig {
     readonly edge?: EdgeConfig;
     /** SNS topic the alarms notify. */
     readonly alarmTopicArn?: string;
+    /** Deletion protection on the load balancers (the `deletionProtection` key, default true). */
+    readonly deletionProtection: boolean;
 }
 
 export const CHINA_KEYS = [
@@ -48,7 +50,7 @@ export const CHINA_KEYS = [
     "proxyRecordName", "proxyInstanceType", "proxyMinSize", "proxyDesiredSize", "proxyMaxSize", "proxyListenerPorts",
     "proxyIdleTimeoutSeconds", "proxyNatPorts", "proxyConntrackMax", "cloudfrontEnabled", "cloudfrontRecordName",
     "cloudfrontAcmCertificateArn", "cloudfrontIamCertificateId", "cloudfrontCertificateBody", "cloudfrontCertificateChain",
-    "cloudfrontPrivateKey", "alarmTopicArn",
+    "cloudfrontPrivateKey", "alarmTopicArn", "deletionProtection", "allowPrivateDestinations",
 ] as const;
 
 const STACK_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
@@ -97,6 +99,7 @@ export function parseChinaConfig(source: ConfigSource, region: string | undefine
         forwarding,
         edge: parseEdge(source, partition),
         alarmTopicArn: optionalTopicArn(source, checkedRegion),
+        deletionProtection: optionalBoolean(source, "deletionProtection", true),
     };
 }
 
@@ -104,7 +107,12 @@ function parseDestinations(source: ConfigSource): ChinaConfig["destinations"] {
     const ips = optionalList(source, "destinationIps");
     const globalStack = optionalString(source, "globalStack");
     if (ips !== undefined) {
-        return { ips: requireDestinations(qualified("destinationIps"), ips) };
+        const checked = requireDestinations(qualified("destinationIps"), ips);
+        const privateIp = checked.find(ip => privateRangeOf(ip) !== undefined);
+        if (privateIp !== undefined && !optionalBoolean(source, "allowPrivateDestinations", false)) {
+            throw new InvalidValueError(qualified("destinationIps"), `${privateIp} is in ${privateRangeOf(privateIp)}: NLB-1's addresses are public, and a private destination makes the proxies a public way into that network; set ${qualified("allowPrivateDestinations")} to true if that is what you mean (see SECURITY.md)`);
+        }
+        return { ips: checked };
     }
     if (globalStack === undefined) {
         throw new InvalidValueError(qualified("globalStack"), "is required (the global stack as <org>/cross-region-proxy/global), unless destinationIps lists NLB-1's addresses");

@@ -1,6 +1,6 @@
 // Settings of the `global` stack: where httpbin runs and how NLB-1 fronts its ALB.
 import {
-    ConfigSource, optionalInteger, optionalList, optionalString, optionalTopicArn, optionalZoneId, qualified, rejectUnknownKeys, requireString,
+    ConfigSource, optionalBoolean, optionalInteger, optionalList, optionalString, optionalTopicArn, optionalZoneId, qualified, rejectUnknownKeys, requireString,
 } from "./reader";
 import { Partition, partitionOf, requireRegion } from "../core/partition";
 import {
@@ -41,13 +41,15 @@ export interface GlobalConfig {
     readonly listenerPorts: number[];
     /** SNS topic the alarms notify. */
     readonly alarmTopicArn?: string;
+    /** Deletion protection on the load balancers (the `deletionProtection` key, default true). */
+    readonly deletionProtection: boolean;
 }
 
 export const GLOBAL_KEYS = [
     "role", "domainName", "cnDomainName", "hostedZoneId", "cnHostedZoneId", "cnCertificateArn", "vpcCidr",
     "availabilityZoneCount", "existingVpc", "clusterName", "kubernetesVersion", "nodeInstanceType", "nodeMinSize",
     "nodeDesiredSize", "nodeMaxSize", "httpbinImage", "httpbinReplicas", "lbControllerChartVersion", "listenerPorts",
-    "alarmTopicArn",
+    "alarmTopicArn", "deletionProtection",
 ] as const;
 
 export const ALB_LISTENER_PORTS = [80, 443] as const;
@@ -109,6 +111,7 @@ export function parseGlobalConfig(source: ConfigSource, region: string | undefin
         lbControllerChartVersion: matching(source, "lbControllerChartVersion", "1.13.4", /^[0-9]+\.[0-9]+\.[0-9]+$/),
         listenerPorts,
         alarmTopicArn: optionalTopicArn(source, checkedRegion),
+        deletionProtection: optionalBoolean(source, "deletionProtection", true),
     };
 }
 

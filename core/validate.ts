@@ -21,9 +21,10 @@ export function parseIpv4(value: string): number[] | undefined {
 }
 
 /**
- * Why an address cannot be a forwarding destination, or undefined if it can. Private ranges are allowed
- * (peered networks, labs); addresses that would turn the proxy into a path to itself, to the instance
- * metadata service or to nowhere are not.
+ * Why an address cannot be a forwarding destination, or undefined if it can. Private ranges pass here
+ * (the renderer serves the lab's namespaces too; the china config refuses them without an opt-in, see
+ * privateRangeOf); addresses that would turn the proxy into a path to itself, to the instance metadata
+ * service or to nowhere never do.
  */
 export function destinationProblem(value: string): string | undefined {
     const octets = parseIpv4(value);
@@ -37,6 +38,26 @@ export function destinationProblem(value: string): string | undefined {
     if (a >= 224 && a <= 239) return `${value} is a multicast address`;
     if (a >= 240) return `${value} is reserved or broadcast (240.0.0.0/4)`;
     return undefined;
+}
+
+/** Ranges that are not on the internet, [first octet, second octet low, high, prefix, what]: RFC 1918, RFC 6598, RFC 2544. */
+const NON_INTERNET_RANGES: readonly [number, number, number, string, string][] = [
+    [10, 0, 255, "10.0.0.0/8", "RFC 1918 private"],
+    [172, 16, 31, "172.16.0.0/12", "RFC 1918 private"],
+    [192, 168, 168, "192.168.0.0/16", "RFC 1918 private"],
+    [100, 64, 127, "100.64.0.0/10", "RFC 6598 shared (carrier-grade NAT)"],
+    [198, 18, 19, "198.18.0.0/15", "RFC 2544 benchmarking"],
+];
+
+/**
+ * The non-internet range a destination lies in, or undefined. NLB-1's addresses are public: a private
+ * destination would make the proxies a public path into whatever network the china VPC can reach
+ * (peerings, VPNs), so the stack config refuses one unless the operator opts in.
+ */
+export function privateRangeOf(value: string): string | undefined {
+    const [a, b] = parseIpv4(value) ?? [];
+    const range = NON_INTERNET_RANGES.find(([first, low, high]) => a === first && b >= low && b <= high);
+    return range ? `${range[3]} (${range[4]})` : undefined;
 }
 
 export const MAX_DESTINATIONS = 32;

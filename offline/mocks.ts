@@ -12,6 +12,8 @@ export interface DeclaredResource {
     readonly custom: boolean;
     /** URNs of the resources this one depends on (explicitly or through the outputs in its inputs). */
     readonly dependencies: readonly string[];
+    /** Per input property, the URNs its value came from (what a policy pack's propertyDependencies holds). */
+    readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
     inputs: Record<string, any>;
 }
 
@@ -107,7 +109,10 @@ export async function installMocks(project: string, stack: string, world: MockWo
     }, project, stack, false);
     // The mocks API does not pass the parent to newResource: read it off the request on its way in,
     // both for resources the program creates and for those it reads (a StackReference).
-    type Request = { getParent(): string; getType(): string; getName(): string; getCustom?(): boolean; getDependenciesList?(): string[] };
+    type Request = {
+        getParent(): string; getType(): string; getName(): string; getCustom?(): boolean; getDependenciesList?(): string[];
+        getPropertydependenciesMap?(): { forEach(each: (deps: { getUrnsList(): string[] }, key: string) => void): void };
+    };
     type Handler = (req: Request, cb: unknown) => Promise<void>;
     const monitor = pulumi.runtime.getMonitor() as unknown as {
         registerResource: Handler;
@@ -118,6 +123,8 @@ export async function installMocks(project: string, stack: string, world: MockWo
         const original = monitor[method].bind(monitor);
         monitor[method] = (req, cb) => {
             const parent = req.getParent();
+            const propertyDependencies: Record<string, string[]> = {};
+            req.getPropertydependenciesMap?.().forEach((deps, key) => { propertyDependencies[key] = deps.getUrnsList(); });
             declared.push({
                 urn: monitor.newUrn(parent, req.getType(), req.getName()),
                 type: req.getType(),
@@ -125,6 +132,7 @@ export async function installMocks(project: string, stack: string, world: MockWo
                 parent: parent || undefined,
                 custom: req.getCustom ? req.getCustom() : true,
                 dependencies: req.getDependenciesList ? req.getDependenciesList() : [],
+                propertyDependencies,
                 inputs: {},
             });
             return original(req, cb);

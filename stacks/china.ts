@@ -54,6 +54,7 @@ export function chinaStack(config: ChinaConfig): ChinaOutputs {
         zoneId,
         recordName: proxyName,
         alarmTopicArn: config.alarmTopicArn,
+        deletionProtection: config.deletionProtection,
     });
 
     const edge = config.edge === undefined ? undefined : new CloudfrontEdge("edge", {

@@ -51,6 +51,7 @@ export function globalStack(config: GlobalConfig): GlobalOutputs {
         httpbinImage: config.httpbinImage,
         httpbinReplicas: config.httpbinReplicas,
         lbControllerChartVersion: config.lbControllerChartVersion,
+        deletionProtection: config.deletionProtection,
     });
 
     const nlb = new NlbFrontingAlb("nlb1", {
@@ -62,6 +63,7 @@ export function globalStack(config: GlobalConfig): GlobalOutputs {
         zoneId,
         recordName: `nlbtoalb.${config.domainName}`,
         alarmTopicArn: config.alarmTopicArn,
+        deletionProtection: config.deletionProtection,
     });
 
     return {
