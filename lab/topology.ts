@@ -1,10 +1,11 @@
 // The forwarding lab: the system's data path rebuilt from network namespaces joined by veth links.
 //
-//   client ──► nlb2 (NLB-2 stand-in: DNAT spread over the proxies, client IP preserved)
+//   client (viewer) ──► edge (CloudFront origin-fetch stand-in, lab/edge.ts: HTTPS to test.<cnDomain>)
+//   client, edge ──► nlb2 (NLB-2 stand-in: DNAT spread over the proxies, client IP preserved)
 //                ├─► proxy0 ─┐  each runs exactly `proxy:render --format script` output
 //                └─► proxy1 ─┴► nlb1 (NLB-1 stand-in: public RFC 5737 addresses, each DNATed, no SNAT)
-//                                  └─► alb (ALB stand-in: nginx terminating TLS for *.<domain> and
-//                                           *.<cnDomain>, proxying to httpbin under gunicorn)
+//                                  └─► alb (ALB stand-in: nginx generated from the ALB the global stack
+//                                           declares, lab/albStandIn.ts, proxying to httpbin under gunicorn)
 //
 // Every address lives inside a namespace this run creates (links in 198.18.0.0/15, public addresses in
 // RFC 5737 ranges); veth pairs are created directly inside the namespaces, so the host gains nothing but
@@ -15,7 +16,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { inNs, run, RunResult, sleep, startInNs, which } from "./exec";
-import { makePki } from "./tls";
+import { albModel, albNginxServers, AlbModel } from "./albStandIn";
+import { DeclaredResource } from "../offline/mocks";
+import { declaredStacks, DeclaredStacks } from "./declared";
+import { edgeModel, startEdge } from "./edge";
+import { issueLeaf, makeCa } from "./tls";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 export const DOMAIN = "poc1009.example.com";
@@ -27,6 +32,9 @@ export const PUBLIC_ADDRESSES = ["203.0.113.10", "198.51.100.10", "192.0.2.10", 
 /** NLB-2's address as the client sees it. */
 export const VIP = "198.18.1.1";
 export const CLIENT_ADDRESS = "198.18.1.2";
+/** The edge stand-in's address (a CloudFront edge location, where abc.<cnDomain> resolves), and NLB-2's side of its link. */
+export const EDGE_ADDRESS = "198.18.0.2";
+const EDGE_NLB2_ADDRESS = "198.18.0.1";
 /** Listener ports of both NLBs and of the proxies. */
 export const LISTENER_PORTS = [80, 443];
 /** A lab-only port where the tests' connection holder listens on the ALB side (NLB-1 forwards all TCP). */
@@ -49,13 +57,18 @@ export interface LabState {
     readonly runId: string;
     readonly prefix: string;
     readonly dir: string;
-    readonly ns: { readonly client: string; readonly nlb2: string; readonly nlb1: string; readonly alb: string };
+    readonly ns: { readonly client: string; readonly edge: string; readonly nlb2: string; readonly nlb1: string; readonly alb: string };
     readonly proxies: readonly ProxyInfo[];
     /** The public addresses NLB-1 owns, and the ALB node each one forwards to. */
     readonly publicAddresses: readonly string[];
     readonly albNodes: readonly string[];
     readonly caCert: string;
     readonly albAccessLog: string;
+    readonly edgeAccessLog: string;
+    /** The viewer-facing name of the declared CloudFront distribution (abc.<cnDomain>). */
+    readonly edgeHost: string;
+    /** What the program declares under the offline mocks (lab/declared.ts), as JSON: the stand-ins' source. */
+    readonly declaredFile: string;
     readonly pids: Record<string, number>;
 }
 
@@ -124,7 +137,7 @@ export function createLab(options: LabOptions = {}): Lab {
     fs.mkdirSync(dir, { mode: 0o700 }); // fails if it exists: never reuse another run's directory
     const state: LabState = {
         runId, prefix, dir,
-        ns: { client: `${prefix}-client`, nlb2: `${prefix}-nlb2`, nlb1: `${prefix}-nlb1`, alb: `${prefix}-alb` },
+        ns: { client: `${prefix}-client`, edge: `${prefix}-edge`, nlb2: `${prefix}-nlb2`, nlb1: `${prefix}-nlb1`, alb: `${prefix}-alb` },
         proxies: Array.from({ length: proxyCount }, (_, i) => ({
             index: i,
             ns: `${prefix}-proxy${i}`,
@@ -137,6 +150,9 @@ export function createLab(options: LabOptions = {}): Lab {
         albNodes: PUBLIC_ADDRESSES.map((_, j) => link(30, 10 + j)),
         caCert: path.join(dir, "pki", "ca.crt"),
         albAccessLog: path.join(dir, "alb-access.log"),
+        edgeAccessLog: path.join(dir, "edge-access.log"),
+        edgeHost: "",
+        declaredFile: path.join(dir, "declared.json"),
         pids: {},
     };
     const lab = new Lab(state, options.log ?? (() => undefined));
@@ -164,12 +180,15 @@ export class Lab {
 
     get runId(): string { return this.state.runId; }
     get namespaces(): string[] {
-        return [this.state.ns.client, this.state.ns.nlb2, ...this.state.proxies.map(p => p.ns), this.state.ns.nlb1, this.state.ns.alb];
+        return [this.state.ns.client, this.state.ns.edge, this.state.ns.nlb2, ...this.state.proxies.map(p => p.ns), this.state.ns.nlb1, this.state.ns.alb];
     }
 
-    /** Creates namespaces, links, routes, both NLB stand-ins, the PKI, httpbin and nginx. */
+    /** Creates namespaces, links, routes, both NLB stand-ins, the PKI, httpbin, the ALB and the edge. */
     build(): void {
         const { ns, proxies } = this.state;
+        this.log(`lab ${this.runId}: the program under the offline mocks (global, and china with CloudFront) for the stand-ins`);
+        const declared = declaredStacks();
+        fs.writeFileSync(this.state.declaredFile, JSON.stringify(declared));
         this.log(`lab ${this.runId}: namespaces ${this.state.prefix}-*`);
         for (const name of this.namespaces) {
             run("ip", ["netns", "add", name]);
@@ -182,6 +201,9 @@ export class Lab {
         inNs(ns.client, "ip", ["route", "add", "default", "via", VIP]);
         // A user opening many connections: let it use the whole ephemeral range.
         inNs(ns.client, "sysctl", ["-q", "-w", "net.ipv4.ip_local_port_range=1024 65535"]);
+        // edge <-> nlb2: the edge reaches NLB-2 from the internet as the viewer does; nlb2 routes between them.
+        this.veth(ns.nlb2, "n2-edge", `${EDGE_NLB2_ADDRESS}/24`, ns.edge, "edge-out", `${EDGE_ADDRESS}/24`);
+        inNs(ns.edge, "ip", ["route", "add", "default", "via", EDGE_NLB2_ADDRESS]);
 
         for (const p of proxies) {
             this.veth(ns.nlb2, `n2-p${p.index}`, `${link(10 + p.index, 1)}/24`, p.ns, p.inInterface, `${p.inAddress}/24`);
@@ -189,7 +211,7 @@ export class Lab {
             // Like an instance in a public subnet: the default route leads to the internet (NLB-1's side);
             // replies to the client network go back through NLB-2, which preserved the client's address.
             inNs(p.ns, "ip", ["route", "add", "default", "via", link(20 + p.index, 1), "dev", p.outInterface]);
-            inNs(p.ns, "ip", ["route", "add", "198.18.1.0/24", "via", link(10 + p.index, 1), "dev", p.inInterface]);
+            inNs(p.ns, "ip", ["route", "add", "198.18.0.0/23", "via", link(10 + p.index, 1), "dev", p.inInterface]);
             // A hardened host: nothing is forwarded unless the proxy's own rules accept it. ip_forward stays
             // at the namespace default (0): the rendered script must turn it on.
             inNs(p.ns, "iptables", ["-w", "-P", "FORWARD", "DROP"]);
@@ -206,10 +228,34 @@ export class Lab {
         inNs(ns.nlb2, "iptables-restore", ["-w"], { input: this.nlb2Rules() });
         inNs(ns.nlb1, "iptables-restore", ["-w"], { input: this.nlb1Rules() });
 
-        this.log(`lab ${this.runId}: lab CA and a certificate for *.${DOMAIN} and *.${CN_DOMAIN}`);
-        makePki(path.join(this.state.dir, "pki"), this.runId, [DOMAIN, CN_DOMAIN]);
-        this.startAlb();
+        makeCa(path.join(this.state.dir, "pki"), this.runId);
+        this.startAlb(declared.global);
+        this.startEdgeStandIn(declared.china);
         this.persist();
+    }
+
+    /** What build() read from the program, to change in a test and hand to reconfigureAlb. */
+    declared(): DeclaredStacks {
+        return JSON.parse(fs.readFileSync(this.state.declaredFile, "utf8")) as DeclaredStacks;
+    }
+
+    /** Regenerates the ALB stand-in from these declared resources (a test-only variant, say) and reloads nginx. */
+    reconfigureAlb(resources: readonly DeclaredResource[]): AlbModel {
+        const model = this.writeAlbConfig(resources);
+        process.kill(this.state.pids.nginx, "SIGHUP");
+        sleep(1000); // nginx's old workers finish; new ones read the new configuration
+        return model;
+    }
+
+    private startEdgeStandIn(resources: readonly DeclaredResource[]): void {
+        const model = edgeModel(resources);
+        (this.state as { edgeHost: string }).edgeHost = model.alias;
+        this.log(`lab ${this.runId}: edge stand-in for ${model.alias} in ${this.state.ns.edge} (${EDGE_ADDRESS}), origin ${model.originDomain} -> ${VIP}`);
+        const viewer = issueLeaf(path.join(this.state.dir, "pki"), "edge-viewer", [model.alias]);
+        this.state.pids.edge = startEdge(this.state.ns.edge, {
+            model, dir: this.state.dir, listenAddress: EDGE_ADDRESS, originAddress: VIP,
+            viewerCert: viewer.cert, viewerKey: viewer.key, caCert: this.state.caCert, accessLog: this.state.edgeAccessLog,
+        });
     }
 
     /** NLB-2: TCP listeners 80/443 on the VIP, new connections spread evenly over the proxies, client IP kept. */
@@ -240,7 +286,7 @@ export class Lab {
         ].join("\n");
     }
 
-    private startAlb(): void {
+    private startAlb(resources: readonly DeclaredResource[]): void {
         const { dir, ns } = this.state;
         const env = pythonEnv();
         this.log(`lab ${this.runId}: httpbin (gunicorn) and nginx in ${ns.alb}`);
@@ -251,8 +297,7 @@ export class Lab {
         fs.writeFileSync(path.join(dir, "blob.bin"), crypto.randomBytes(4 * 1024 * 1024));
         const conf = path.join(dir, "nginx.conf");
         fs.mkdirSync(path.join(dir, "nginx"), { recursive: true });
-        fs.writeFileSync(conf, this.nginxConf());
-        run("nginx", ["-t", "-q", "-c", conf, "-p", path.join(dir, "nginx"), "-e", path.join(dir, "nginx-error.log")]);
+        this.writeAlbConfig(resources);
         this.state.pids.nginx = startInNs(ns.alb, "nginx",
             ["-c", conf, "-p", path.join(dir, "nginx"), "-e", path.join(dir, "nginx-error.log"), "-g", "daemon off;"],
             path.join(dir, "nginx.log"));
@@ -263,11 +308,21 @@ export class Lab {
             { allowFailure: true }).status === 0);
     }
 
-    private nginxConf(): string {
+    /** Issues a lab certificate per certificate the ALB declares, writes and checks the generated nginx configuration. */
+    private writeAlbConfig(resources: readonly DeclaredResource[]): AlbModel {
         const { dir } = this.state;
+        const model = albModel(resources);
         const pki = path.join(dir, "pki");
+        const leaves = new Map<string, { cert: string; key: string }>();
+        for (const c of model.listeners.flatMap(l => l.certificates)) {
+            const key = c.names.join(",");
+            if (!leaves.has(key)) leaves.set(key, issueLeaf(pki, `alb-${leaves.size}-${Date.now()}`, c.names));
+        }
+        this.log(`lab ${this.runId}: ALB stand-in from the declared ALB: ${model.listeners.map(l => `${l.protocol}:${l.port} ` +
+            `(${l.rules.length} rules${l.certificates.length ? `, certificates ${l.certificates.map(c => c.names.join("+")).join(", ")}` : ""})`).join(", ")}`);
         const tmp = (n: string) => path.join(dir, "nginx", n);
-        return `# ALB stand-in of lab ${this.runId}
+        const conf = path.join(dir, "nginx.conf");
+        fs.writeFileSync(conf, `# ALB stand-in of lab ${this.runId}, generated from the declared ALB (lab/albStandIn.ts)
 user root;
 worker_processes 2;
 pid ${path.join(dir, "nginx.pid")};
@@ -281,38 +336,20 @@ http {
     fastcgi_temp_path ${tmp("fastcgi")};
     uwsgi_temp_path ${tmp("uwsgi")};
     scgi_temp_path ${tmp("scgi")};
-    keepalive_timeout 5s;
-
-    # Like the listener's default action: a name the ALB does not serve gets no TLS and a 404 on port 80.
-    server {
-        listen 443 ssl default_server;
-        ssl_reject_handshake on;
-    }
-    server {
-        listen 80 default_server;
-        return 404;
-    }
-    # The ingress rule '*.<domain>' with both certificates: the global and the China name.
-    server {
-        listen 80;
-        listen 443 ssl;
-        server_name *.${DOMAIN} *.${CN_DOMAIN};
-        ssl_certificate ${path.join(pki, "leaf.crt")};
-        ssl_certificate_key ${path.join(pki, "leaf.key")};
-        # Lab-only endpoints nginx answers itself, so that benchmarks measure the path, not httpbin.
-        location = /__lab/ok { access_log off; default_type text/plain; return 200 "ok\n"; }
-        location = /__lab/blob { access_log off; default_type application/octet-stream; alias ${path.join(dir, "blob.bin")}; }
-        location / {
-            proxy_pass http://127.0.0.1:${HTTPBIN_PORT};
-            proxy_set_header Host $host;
-            # An ALB appends the TCP peer: with NLB-1 preserving addresses that is the proxy's address.
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_set_header X-Forwarded-Port $server_port;
-        }
-    }
+${albNginxServers({
+        model,
+        files: c => leaves.get(c.names.join(","))!,
+        upstream: `127.0.0.1:${HTTPBIN_PORT}`,
+        // Lab-only endpoints nginx answers itself, before any rule, so that benchmarks measure the path, not httpbin.
+        labLocations: [
+            `location = /__lab/ok { access_log off; default_type text/plain; return 200 "ok\\n"; }`,
+            `location = /__lab/blob { access_log off; default_type application/octet-stream; alias ${path.join(dir, "blob.bin")}; }`,
+        ].join("\n"),
+    }).replace(/^/gm, "    ")}
 }
-`;
+`);
+        run("nginx", ["-t", "-q", "-c", conf, "-p", path.join(dir, "nginx"), "-e", path.join(dir, "nginx-error.log")]);
+        return model;
     }
 
     private waitFor(what: string, ready: () => boolean, timeoutMs = 30_000): void {
