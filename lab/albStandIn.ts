@@ -196,13 +196,13 @@ const escapeRegex = (s: string) => s.replace(/[.+^${}()|[\]\\/]/g, "\\$&");
  */
 export function hostRegex(pattern: string): string {
     if (/[^A-Za-z0-9.*?-]/.test(pattern)) throw new Unsupported("host pattern characters (A-Z a-z 0-9 - . * ?)", pattern);
-    return escapeRegex(pattern.toLowerCase()).replace(/\*/g, "[^ ]*").replace(/\?/g, "[^ ]");
+    return escapeRegex(pattern.toLowerCase()).replace(/[*?]/g, w => (w === "*" ? "[^ ]*" : "[^ ]"));
 }
 
 /** ALB path condition semantics: case-sensitive, on the path only (not the query), `*` and `?` wildcards. */
 export function pathRegex(pattern: string): string {
     if (!pattern.startsWith("/") && !pattern.startsWith("*")) throw new Unsupported("path pattern not starting with / or *", pattern);
-    return escapeRegex(pattern).replace(/\*/g, "[^? ]*").replace(/\?/g, "[^? ]");
+    return escapeRegex(pattern).replace(/[*?]/g, w => (w === "*" ? "[^? ]*" : "[^? ]"));
 }
 
 /** The regex a rule's conditions make over "<lowercased host> <request URI>". */
