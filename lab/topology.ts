@@ -65,8 +65,8 @@ export interface LabState {
     readonly caCert: string;
     readonly albAccessLog: string;
     readonly edgeAccessLog: string;
-    /** The viewer-facing name of the declared CloudFront distribution (abc.<cnDomain>). */
-    readonly edgeHost: string;
+    /** The viewer-facing name of the declared CloudFront distribution (abc.<cnDomain>); set by build(). */
+    edgeHost: string;
     /** What the program declares under the offline mocks (lab/declared.ts), as JSON: the stand-ins' source. */
     readonly declaredFile: string;
     readonly pids: Record<string, number>;
@@ -249,7 +249,7 @@ export class Lab {
 
     private startEdgeStandIn(resources: readonly DeclaredResource[]): void {
         const model = edgeModel(resources);
-        (this.state as { edgeHost: string }).edgeHost = model.alias;
+        this.state.edgeHost = model.alias;
         this.log(`lab ${this.runId}: edge stand-in for ${model.alias} in ${this.state.ns.edge} (${EDGE_ADDRESS}), origin ${model.originDomain} -> ${VIP}`);
         const viewer = issueLeaf(path.join(this.state.dir, "pki"), "edge-viewer", [model.alias]);
         this.state.pids.edge = startEdge(this.state.ns.edge, {
