@@ -2,16 +2,17 @@
 // npm run lab -- --down RUN_ID        remove a lab left up with --keep
 // npm run lab -- --list               list labs present on this host
 //
-// Brings the forwarding lab up (see lab/topology.ts), sends requests through it as a user would, shows
-// what the user sees and how connections spread, then removes everything (also on failure or Ctrl-C)
+// Brings the forwarding lab up (see lab/topology.ts), sends requests through it as a viewer would (through
+// the edge stand-in) and as a user of test.<cnDomain> would, shows what httpbin received and how connections spread, then removes everything (also on failure or Ctrl-C)
 // and checks that the host has no extra namespace, link or rule. Root only.
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { isUsageError, parseFlags } from "../core/cli";
 import { InvalidValueError } from "../core/validate";
 import { isRoot } from "./exec";
+import { conntrackEntries } from "./netfilter";
 import { chiSquareTest } from "./stats";
-import { DOMAIN, NAME_PREFIX, PUBLIC_ADDRESSES, REPO_ROOT, USER_HOST, VIP } from "./constants";
+import { DOMAIN, EDGE_ADDRESS, NAME_PREFIX, PUBLIC_ADDRESSES, REPO_ROOT, USER_HOST, VIP } from "./constants";
 import { burst } from "./drivers";
 import { hostDifferences, hostSnapshot } from "./host";
 import { createLab, Lab, labDir, newRunId } from "./lab";
@@ -61,7 +62,9 @@ function demo(lab: Lab, destinationCount: number, connections: number): void {
     }
     console.log(`NLB-1 stand-in owns ${destinations.join(", ")}, each DNATed to an ALB node (${state.albNodes.slice(0, destinationCount).join(", ")})`);
 
-    console.log(`\nWhat the user sees (from ${state.ns.client}):`);
+    viewerThroughEdge(lab);
+
+    console.log(`\nWhat a user sees going to NLB-2 directly (from ${state.ns.client}):`);
     const curl = `curl --cacert ${state.caCert} --resolve ${USER_HOST}:443:${VIP} https://${USER_HOST}/ip`;
     console.log(`  $ ${curl}`);
     const origins = new Map<string, number>();
@@ -102,18 +105,41 @@ function demo(lab: Lab, destinationCount: number, connections: number): void {
     }
 }
 
+/** The viewer's request through the edge stand-in (CloudFront), as httpbin received it. */
+function viewerThroughEdge(lab: Lab): void {
+    const { state } = lab;
+    const host = state.edgeHost;
+    console.log(`\nWhat the viewer sees through the edge stand-in (CloudFront's origin fetch, ${state.ns.edge} ${EDGE_ADDRESS}):`);
+    const get = (urlPath: string) => {
+        const r = lab.userCurl(`https://${host}${urlPath}`, [], EDGE_ADDRESS);
+        if (r.status !== 0) throw new Error(`curl through the edge failed (exit ${r.status}): ${r.stderr.trim()}`);
+        return JSON.parse(r.stdout) as { headers: Record<string, string>; origin: string };
+    };
+    // show_env: httpbin hides X-Forwarded-For from its echo unless asked.
+    console.log(`  $ curl --cacert ${state.caCert} --resolve ${host}:443:${EDGE_ADDRESS} 'https://${host}/headers?show_env=1'`);
+    const { headers } = get("/headers?show_env=1");
+    console.log(`  httpbin received Host: ${headers.Host}, X-Forwarded-For: ${headers["X-Forwarded-For"]}`);
+    console.log(`    (the viewer ${state.ns.client}, added by the edge as CloudFront does; then the ALB's TCP peer, a proxy)`);
+    const { origin } = get("/ip");
+    console.log(`  $ curl ... https://${host}/ip -> ${JSON.stringify({ origin })}`);
+    const toNlb2 = [...new Set(conntrackEntries(state.ns.nlb2).filter(e => e.origSrc === EDGE_ADDRESS).map(e => `${e.origDst}:${e.origDport}`))];
+    console.log(`  the edge fetched from ${USER_HOST} (SNI, certificate checked against the lab CA); its connections NLB-2 tracks: ${toNlb2.join(", ")}`);
+}
+
 function printKeep(lab: Lab): void {
     const { state } = lab;
     const p0 = state.proxies[0];
     console.log(`
 The lab stays up (run id ${state.runId}). Poke at it as root:
+  ip netns exec ${state.ns.client} curl --cacert ${state.caCert} --resolve ${state.edgeHost}:443:${EDGE_ADDRESS} 'https://${state.edgeHost}/headers?show_env=1'
   ip netns exec ${state.ns.client} curl --cacert ${state.caCert} --resolve ${USER_HOST}:443:${VIP} https://${USER_HOST}/ip
   ip netns exec ${state.ns.client} curl --cacert ${state.caCert} --resolve ${USER_HOST}:443:${p0.inAddress} https://${USER_HOST}/anything
   ip netns exec ${p0.ns} iptables -t nat -L ${CHAINS.destinations} -v -x -n
   ip netns exec ${p0.ns} iptables-save
   ip netns exec ${p0.ns} conntrack -L
   ip netns exec ${state.ns.nlb1} iptables -t nat -L ${NLB1_CHAIN} -v -x -n
-  tail -f ${state.albAccessLog}
+  tail -f ${state.edgeAccessLog} ${state.albAccessLog}
+  cat ${path.join(state.dir, "nginx.conf")}   (the ALB stand-in, generated from the declared ALB)
   ip netns list | grep ${state.prefix}
 Remove it:
   sudo npm run lab -- --down ${state.runId}

@@ -1,11 +1,12 @@
 // The forwarding lab's names and addresses. The lab is the system's data path rebuilt from network
 // namespaces joined by veth links:
 //
-//   client ──► nlb2 (NLB-2 stand-in: DNAT spread over the proxies, client IP preserved)
+//   client (viewer) ──► edge (CloudFront origin-fetch stand-in, lab/edge.ts: HTTPS to test.<cnDomain>)
+//   client, edge ──► nlb2 (NLB-2 stand-in: DNAT spread over the proxies, client IP preserved)
 //                ├─► proxy0 ─┐  each runs exactly `proxy:render --format script` output
 //                └─► proxy1 ─┴► nlb1 (NLB-1 stand-in: public RFC 5737 addresses, each DNATed, no SNAT)
-//                                  └─► alb (ALB stand-in: nginx terminating TLS for *.<domain> and
-//                                           *.<cnDomain>, proxying to httpbin under gunicorn)
+//                                  └─► alb (ALB stand-in: nginx generated from the ALB the global stack
+//                                           declares, lab/albStandIn.ts, proxying to httpbin under gunicorn)
 //
 // Every address lives inside a namespace this run creates (links in 198.18.0.0/15, public addresses in
 // RFC 5737 ranges); veth pairs are created directly inside the namespaces, so the host gains nothing but
@@ -22,6 +23,9 @@ export const PUBLIC_ADDRESSES = ["203.0.113.10", "198.51.100.10", "192.0.2.10", 
 /** NLB-2's address as the client sees it. */
 export const VIP = "198.18.1.1";
 export const CLIENT_ADDRESS = "198.18.1.2";
+/** The edge stand-in's address (a CloudFront edge location, where abc.<cnDomain> resolves), and NLB-2's side of its link. */
+export const EDGE_ADDRESS = "198.18.0.2";
+export const EDGE_NLB2_ADDRESS = "198.18.0.1";
 /** Listener ports of both NLBs and of the proxies. */
 export const LISTENER_PORTS = [80, 443];
 /** A lab-only port where the tests' connection holder listens on the ALB side (NLB-1 forwards all TCP). */

@@ -4,17 +4,21 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { DeclaredResource } from "../offline/mocks";
 import { renderAlbNginxConf } from "./albNginx";
+import { AlbModel, albModel } from "./albStandIn";
 import {
-    CLIENT_ADDRESS, CN_DOMAIN, DOMAIN, HOLD_PORT, HTTPBIN_PORT, link, LISTENER_PORTS, NAME_PREFIX, PUBLIC_ADDRESSES, VIP,
+    CLIENT_ADDRESS, DOMAIN, EDGE_ADDRESS, EDGE_NLB2_ADDRESS, HOLD_PORT, HTTPBIN_PORT, link, LISTENER_PORTS, NAME_PREFIX, PUBLIC_ADDRESSES, VIP,
 } from "./constants";
+import { declaredStacks, DeclaredStacks } from "./declared";
 import { renderCli, tcpToolArgv, toolEnv } from "./drivers";
+import { edgeModel, startEdge } from "./edge";
 import { inNs, run, RunResult, sleep, startInNs } from "./exec";
 import { dnatCounters } from "./netfilter";
 import { pythonEnv } from "./prerequisites";
 import { NLB1_CHAIN, renderNlb1Rules, renderNlb2Rules } from "./standins";
 import { registerActive, teardown, unregisterActive } from "./teardown";
-import { makePki } from "./tls";
+import { issueLeaf, makeCa } from "./tls";
 
 export interface ProxyInfo {
     readonly index: number;
@@ -31,13 +35,18 @@ export interface LabState {
     readonly runId: string;
     readonly prefix: string;
     readonly dir: string;
-    readonly ns: { readonly client: string; readonly nlb2: string; readonly nlb1: string; readonly alb: string };
+    readonly ns: { readonly client: string; readonly edge: string; readonly nlb2: string; readonly nlb1: string; readonly alb: string };
     readonly proxies: readonly ProxyInfo[];
     /** The public addresses NLB-1 owns, and the ALB node each one forwards to. */
     readonly publicAddresses: readonly string[];
     readonly albNodes: readonly string[];
     readonly caCert: string;
     readonly albAccessLog: string;
+    readonly edgeAccessLog: string;
+    /** The viewer-facing name of the declared CloudFront distribution (abc.<cnDomain>); set by build(). */
+    edgeHost: string;
+    /** What the program declares under the offline mocks (lab/declared.ts), as JSON: the stand-ins' source. */
+    readonly declaredFile: string;
     readonly pids: Record<string, number>;
 }
 
@@ -67,7 +76,7 @@ export function createLab(options: LabOptions = {}): Lab {
     fs.mkdirSync(dir, { mode: 0o700 }); // fails if it exists: never reuse another run's directory
     const state: LabState = {
         runId, prefix, dir,
-        ns: { client: `${prefix}-client`, nlb2: `${prefix}-nlb2`, nlb1: `${prefix}-nlb1`, alb: `${prefix}-alb` },
+        ns: { client: `${prefix}-client`, edge: `${prefix}-edge`, nlb2: `${prefix}-nlb2`, nlb1: `${prefix}-nlb1`, alb: `${prefix}-alb` },
         proxies: Array.from({ length: proxyCount }, (_, i) => ({
             index: i,
             ns: `${prefix}-proxy${i}`,
@@ -80,6 +89,9 @@ export function createLab(options: LabOptions = {}): Lab {
         albNodes: PUBLIC_ADDRESSES.map((_, j) => link(30, 10 + j)),
         caCert: path.join(dir, "pki", "ca.crt"),
         albAccessLog: path.join(dir, "alb-access.log"),
+        edgeAccessLog: path.join(dir, "edge-access.log"),
+        edgeHost: "",
+        declaredFile: path.join(dir, "declared.json"),
         pids: {},
     };
     const lab = new Lab(state, options.log ?? (() => undefined));
@@ -107,12 +119,15 @@ export class Lab {
 
     get runId(): string { return this.state.runId; }
     get namespaces(): string[] {
-        return [this.state.ns.client, this.state.ns.nlb2, ...this.state.proxies.map(p => p.ns), this.state.ns.nlb1, this.state.ns.alb];
+        return [this.state.ns.client, this.state.ns.edge, this.state.ns.nlb2, ...this.state.proxies.map(p => p.ns), this.state.ns.nlb1, this.state.ns.alb];
     }
 
-    /** Creates namespaces, links, routes, both NLB stand-ins, the PKI, httpbin and nginx. */
+    /** Creates namespaces, links, routes, both NLB stand-ins, the PKI, httpbin, the ALB and the edge. */
     build(): void {
         const { ns, proxies } = this.state;
+        this.log(`lab ${this.runId}: the program under the offline mocks (global, and china with CloudFront) for the stand-ins`);
+        const declared = declaredStacks();
+        fs.writeFileSync(this.state.declaredFile, JSON.stringify(declared));
         this.log(`lab ${this.runId}: namespaces ${this.state.prefix}-*`);
         for (const name of this.namespaces) {
             run("ip", ["netns", "add", name]);
@@ -125,6 +140,9 @@ export class Lab {
         inNs(ns.client, "ip", ["route", "add", "default", "via", VIP]);
         // A user opening many connections: let it use the whole ephemeral range.
         inNs(ns.client, "sysctl", ["-q", "-w", "net.ipv4.ip_local_port_range=1024 65535"]);
+        // edge <-> nlb2: the edge reaches NLB-2 from the internet as the viewer does; nlb2 routes between them.
+        this.veth(ns.nlb2, "n2-edge", `${EDGE_NLB2_ADDRESS}/24`, ns.edge, "edge-out", `${EDGE_ADDRESS}/24`);
+        inNs(ns.edge, "ip", ["route", "add", "default", "via", EDGE_NLB2_ADDRESS]);
 
         for (const p of proxies) {
             this.veth(ns.nlb2, `n2-p${p.index}`, `${link(10 + p.index, 1)}/24`, p.ns, p.inInterface, `${p.inAddress}/24`);
@@ -132,7 +150,7 @@ export class Lab {
             // Like an instance in a public subnet: the default route leads to the internet (NLB-1's side);
             // replies to the client network go back through NLB-2, which preserved the client's address.
             inNs(p.ns, "ip", ["route", "add", "default", "via", link(20 + p.index, 1), "dev", p.outInterface]);
-            inNs(p.ns, "ip", ["route", "add", "198.18.1.0/24", "via", link(10 + p.index, 1), "dev", p.inInterface]);
+            inNs(p.ns, "ip", ["route", "add", "198.18.0.0/23", "via", link(10 + p.index, 1), "dev", p.inInterface]);
             // A hardened host: nothing is forwarded unless the proxy's own rules accept it. ip_forward stays
             // at the namespace default (0): the rendered script must turn it on.
             inNs(p.ns, "iptables", ["-w", "-P", "FORWARD", "DROP"]);
@@ -149,13 +167,37 @@ export class Lab {
         inNs(ns.nlb2, "iptables-restore", ["-w"], { input: renderNlb2Rules(VIP, LISTENER_PORTS, proxies.map(p => ({ name: p.ns, address: p.inAddress }))) });
         inNs(ns.nlb1, "iptables-restore", ["-w"], { input: renderNlb1Rules(this.state.publicAddresses, this.state.albNodes) });
 
-        this.log(`lab ${this.runId}: lab CA and a certificate for *.${DOMAIN} and *.${CN_DOMAIN}`);
-        makePki(path.join(this.state.dir, "pki"), this.runId, [DOMAIN, CN_DOMAIN]);
-        this.startAlb();
+        makeCa(path.join(this.state.dir, "pki"), this.runId);
+        this.startAlb(declared.global);
+        this.startEdgeStandIn(declared.china);
         this.persist();
     }
 
-    private startAlb(): void {
+    /** What build() read from the program, to change in a test and hand to reconfigureAlb. */
+    declared(): DeclaredStacks {
+        return JSON.parse(fs.readFileSync(this.state.declaredFile, "utf8")) as DeclaredStacks;
+    }
+
+    /** Regenerates the ALB stand-in from these declared resources (a test-only variant, say) and reloads nginx. */
+    reconfigureAlb(resources: readonly DeclaredResource[]): AlbModel {
+        const model = this.writeAlbConfig(resources);
+        process.kill(this.state.pids.nginx, "SIGHUP");
+        sleep(1000); // nginx's old workers finish; new ones read the new configuration
+        return model;
+    }
+
+    private startEdgeStandIn(resources: readonly DeclaredResource[]): void {
+        const model = edgeModel(resources);
+        this.state.edgeHost = model.alias;
+        this.log(`lab ${this.runId}: edge stand-in for ${model.alias} in ${this.state.ns.edge} (${EDGE_ADDRESS}), origin ${model.originDomain} -> ${VIP}`);
+        const viewer = issueLeaf(path.join(this.state.dir, "pki"), "edge-viewer", [model.alias]);
+        this.state.pids.edge = startEdge(this.state.ns.edge, {
+            model, dir: this.state.dir, listenAddress: EDGE_ADDRESS, originAddress: VIP,
+            viewerCert: viewer.cert, viewerKey: viewer.key, caCert: this.state.caCert, accessLog: this.state.edgeAccessLog,
+        });
+    }
+
+    private startAlb(resources: readonly DeclaredResource[]): void {
         const { dir, ns } = this.state;
         const env = pythonEnv();
         this.log(`lab ${this.runId}: httpbin (gunicorn) and nginx in ${ns.alb}`);
@@ -166,8 +208,7 @@ export class Lab {
         fs.writeFileSync(path.join(dir, "blob.bin"), crypto.randomBytes(4 * 1024 * 1024));
         const conf = path.join(dir, "nginx.conf");
         fs.mkdirSync(path.join(dir, "nginx"), { recursive: true });
-        fs.writeFileSync(conf, renderAlbNginxConf({ runId: this.runId, dir, accessLog: this.state.albAccessLog }));
-        run("nginx", ["-t", "-q", "-c", conf, "-p", path.join(dir, "nginx"), "-e", path.join(dir, "nginx-error.log")]);
+        this.writeAlbConfig(resources);
         this.state.pids.nginx = startInNs(ns.alb, "nginx",
             ["-c", conf, "-p", path.join(dir, "nginx"), "-e", path.join(dir, "nginx-error.log"), "-g", "daemon off;"],
             path.join(dir, "nginx.log"));
@@ -176,6 +217,26 @@ export class Lab {
         this.waitFor("nginx", () => inNs(ns.alb, "curl", ["-sf", "-o", "/dev/null", "--cacert", this.state.caCert,
             "--resolve", `alb.${DOMAIN}:443:${this.state.albNodes[0]}`, `https://alb.${DOMAIN}/status/200`],
             { allowFailure: true }).status === 0);
+    }
+
+    /** Issues a lab certificate per certificate the ALB declares, writes and checks the generated nginx configuration. */
+    private writeAlbConfig(resources: readonly DeclaredResource[]): AlbModel {
+        const { dir } = this.state;
+        const model = albModel(resources);
+        const pki = path.join(dir, "pki");
+        const leaves = new Map<string, { cert: string; key: string }>();
+        for (const c of model.listeners.flatMap(l => l.certificates)) {
+            const key = c.names.join(",");
+            if (!leaves.has(key)) leaves.set(key, issueLeaf(pki, `alb-${leaves.size}-${Date.now()}`, c.names));
+        }
+        this.log(`lab ${this.runId}: ALB stand-in from the declared ALB: ${model.listeners.map(l => `${l.protocol}:${l.port} ` +
+            `(${l.rules.length} rules${l.certificates.length ? `, certificates ${l.certificates.map(c => c.names.join("+")).join(", ")}` : ""})`).join(", ")}`);
+        const conf = path.join(dir, "nginx.conf");
+        fs.writeFileSync(conf, renderAlbNginxConf({
+            runId: this.runId, dir, accessLog: this.state.albAccessLog, model, files: c => leaves.get(c.names.join(","))!,
+        }));
+        run("nginx", ["-t", "-q", "-c", conf, "-p", path.join(dir, "nginx"), "-e", path.join(dir, "nginx-error.log")]);
+        return model;
     }
 
     private waitFor(what: string, ready: () => boolean, timeoutMs = 30_000): void {

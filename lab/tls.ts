@@ -1,36 +1,41 @@
-// A throwaway certificate authority and one leaf for the ALB stand-in, made with openssl at run time.
-// The leaf carries both wildcard names, as the ALB listener carries both certificates in the real system:
-// TLS passes through NLB-2, the proxies and NLB-1 untouched and ends at the ALB.
+// A throwaway certificate authority and the leaves the stand-ins serve, made with openssl at run time:
+// one per certificate the ALB declares (TLS passes through NLB-2, the proxies and NLB-1 untouched and
+// ends at the ALB), and the edge's viewer certificate.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { run } from "./exec";
 
-export interface LabPki {
-    readonly caCert: string;
-    readonly leafCert: string;
-    readonly leafKey: string;
-    readonly names: readonly string[];
-}
+const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
 
-export function makePki(dir: string, runId: string, domains: readonly string[]): LabPki {
+/** Makes the lab CA in dir (ca.crt, ca.key); returns the certificate's path. */
+export function makeCa(dir: string, runId: string): string {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = (name: string) => path.join(dir, name);
-    const names = domains.map(d => `*.${d}`);
-    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    run("openssl", ["req", "-x509", ...ec, "-keyout", file("ca.key"), "-out", file("ca.crt"), "-days", "2",
+    run("openssl", ["req", "-x509", ...EC, "-keyout", file("ca.key"), "-out", file("ca.crt"), "-days", "2",
         "-subj", `/O=cross-region-proxy lab/CN=crp lab CA ${runId}`,
         "-addext", "basicConstraints=critical,CA:TRUE,pathlen:0",
         "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
-    run("openssl", ["req", ...ec, "-keyout", file("leaf.key"), "-out", file("leaf.csr"),
-        "-subj", `/O=cross-region-proxy lab/CN=${names[0]}`]);
-    fs.writeFileSync(file("leaf.ext"), [
+    return file("ca.crt");
+}
+
+export interface LabLeaf {
+    readonly cert: string;
+    readonly key: string;
+}
+
+/** Issues a server certificate for these DNS names (wildcards allowed) from the CA in dir, as <stem>.crt/.key. */
+export function issueLeaf(dir: string, stem: string, names: readonly string[]): LabLeaf {
+    if (!/^[a-z0-9-]+$/.test(stem) || names.length === 0) throw new Error(`issueLeaf: bad stem '${stem}' or no names`);
+    const file = (ext: string) => path.join(dir, `${stem}.${ext}`);
+    run("openssl", ["req", ...EC, "-keyout", file("key"), "-out", file("csr"), "-subj", `/O=cross-region-proxy lab/CN=${names[0]}`]);
+    fs.writeFileSync(file("ext"), [
         "basicConstraints=critical,CA:FALSE",
         "keyUsage=critical,digitalSignature",
         "extendedKeyUsage=serverAuth",
         `subjectAltName=${names.map(n => `DNS:${n}`).join(",")}`,
         "",
     ].join("\n"));
-    run("openssl", ["x509", "-req", "-in", file("leaf.csr"), "-CA", file("ca.crt"), "-CAkey", file("ca.key"),
-        "-CAcreateserial", "-out", file("leaf.crt"), "-days", "2", "-extfile", file("leaf.ext")]);
-    return { caCert: file("ca.crt"), leafCert: file("leaf.crt"), leafKey: file("leaf.key"), names };
+    run("openssl", ["x509", "-req", "-in", file("csr"), "-CA", path.join(dir, "ca.crt"), "-CAkey", path.join(dir, "ca.key"),
+        "-CAcreateserial", "-out", file("crt"), "-days", "2", "-extfile", file("ext")]);
+    return { cert: file("crt"), key: file("key") };
 }

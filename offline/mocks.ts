@@ -15,6 +15,8 @@ export interface DeclaredResource {
     /** Per input property, the URNs its value came from (what a policy pack's propertyDependencies holds). */
     readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
     inputs: Record<string, any>;
+    /** The placeholder state the mocks answered with (its `arn`, say): what other resources' inputs link to. */
+    outputs?: Record<string, any>;
 }
 
 export interface MockWorld {
@@ -99,11 +101,13 @@ export async function installMocks(project: string, stack: string, world: MockWo
     await pulumi.runtime.setMocks({
         newResource: args => {
             const record = declared.find(r => r.type === args.type && r.name === args.name);
+            const id = args.custom ? `${args.name}-id` : undefined;
+            const state = fakeState(args.type, args.name, args.inputs, world, serial++);
             if (record) {
                 record.inputs = args.inputs;
+                record.outputs = state;
             }
-            const id = args.custom ? `${args.name}-id` : undefined;
-            return { id, state: fakeState(args.type, args.name, args.inputs, world, serial++) };
+            return { id, state };
         },
         call: args => fakeCall(args.token, args.inputs, world),
     }, project, stack, false);

@@ -32,14 +32,26 @@ describe("lab stand-ins (lab/standins.ts, lab/albNginx.ts)", () => {
         assert.throws(() => renderNlb1Rules(PUBLIC_ADDRESSES, nodes.slice(1)), /an ALB node for each public address/);
     });
 
-    it("the ALB's nginx: TLS for both domains with the run's certificate, httpbin behind, its paths only", () => {
-        const conf = renderAlbNginxConf({ runId: "abc123", dir: "/tmp/crp-lab-abc123", accessLog: "/tmp/crp-lab-abc123/alb-access.log" });
-        assert.match(conf, /^# ALB stand-in of lab abc123$/m);
-        assert.ok(conf.includes(`server_name *.${DOMAIN} *.${CN_DOMAIN};`));
-        assert.ok(conf.includes("ssl_certificate /tmp/crp-lab-abc123/pki/leaf.crt;"));
-        assert.ok(conf.includes(`proxy_pass http://127.0.0.1:${HTTPBIN_PORT};`));
+    it("the ALB's nginx: the generated servers inside the run's own paths, httpbin behind, the lab's locations first", () => {
+        const certificate = { arn: "arn:aws:acm:us-east-2:123456789012:certificate/c1", names: [`*.${DOMAIN}`, `*.${CN_DOMAIN}`] };
+        const conf = renderAlbNginxConf({
+            runId: "abc123", dir: "/tmp/crp-lab-abc123", accessLog: "/tmp/crp-lab-abc123/alb-access.log",
+            model: {
+                idleTimeout: 60,
+                listeners: [{
+                    port: 443, protocol: "HTTPS", certificates: [certificate], sslProtocols: ["TLSv1.2", "TLSv1.3"],
+                    rules: [{ priority: 10, hosts: [`*.${CN_DOMAIN}`], action: { type: "forward", targetGroupArn: "tg" } }],
+                    defaultAction: { type: "fixed-response", statusCode: 404, contentType: "text/plain", body: "unknown host" },
+                }],
+            },
+            files: () => ({ cert: "/tmp/crp-lab-abc123/pki/alb.crt", key: "/tmp/crp-lab-abc123/pki/alb.key" }),
+        });
+        assert.match(conf, /^# ALB stand-in of lab abc123, generated from the declared ALB/m);
+        assert.ok(conf.includes(`default "/tmp/crp-lab-abc123/pki/alb.crt";`), "the listener's default certificate is the one issued for it");
+        assert.ok(conf.includes(`127.0.0.1:${HTTPBIN_PORT}`));
         assert.ok(conf.includes("access_log /tmp/crp-lab-abc123/alb-access.log alb;"));
-        const paths = [...conf.matchAll(/ (\/[^\s;]+)/g)].map(m => m[1]).filter(p => !p.startsWith("/__lab") && p !== "/");
+        assert.ok(conf.indexOf("location = /__lab/ok") < conf.indexOf("unknown host"), "the lab's locations come before any rule");
+        const paths = [...conf.matchAll(/ (\/[^\s;"]+)/g)].map(m => m[1]).filter(p => !/^\/__(lab|alb)\//.test(p) && p !== "/");
         assert.ok(paths.every(p => p.startsWith("/tmp/crp-lab-abc123/")), `paths outside the run's directory: ${paths}`);
     });
 });
