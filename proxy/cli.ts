@@ -5,7 +5,8 @@ import { InvalidValueError, requireInteger, requirePortRange } from "../config/v
 import { ArtifactFormat, FORMATS, renderArtifact } from "./render";
 
 const USAGE = `usage: proxy:render --destinations IP[,IP...] --ports PORT[,PORT...] [--format script|agent|user-data]
-                    [--nat-ports LO-HI] [--conntrack-max N] [--established-timeout SECONDS] [--connmark BIT]`;
+                    [--nat-ports LO-HI] [--conntrack-max N] [--established-timeout SECONDS]
+                    [--time-wait-timeout SECONDS] [--connmark BIT]`;
 
 const list = (value: string | undefined) => (value ?? "").split(",").map(s => s.trim()).filter(s => s !== "");
 
@@ -20,6 +21,7 @@ function main(argv: string[]): string {
             "nat-ports": { type: "string" },
             "conntrack-max": { type: "string" },
             "established-timeout": { type: "string" },
+            "time-wait-timeout": { type: "string" },
             "connmark": { type: "string" },
         },
     });
@@ -36,10 +38,12 @@ function main(argv: string[]): string {
         conntrackMax: values["conntrack-max"] === undefined ? undefined : requireInteger("--conntrack-max", values["conntrack-max"], 1024, 16777216),
         establishedTimeoutSeconds: values["established-timeout"] === undefined ? undefined
             : requireInteger("--established-timeout", values["established-timeout"], 60, 432000),
+        timeWaitTimeoutSeconds: values["time-wait-timeout"] === undefined ? undefined
+            : requireInteger("--time-wait-timeout", values["time-wait-timeout"], 60, 600),
         connmark,
     }, {
         destinations: "--destinations", ports: "--ports", natPorts: "--nat-ports", conntrackMax: "--conntrack-max",
-        establishedTimeoutSeconds: "--established-timeout", connmark: "--connmark",
+        establishedTimeoutSeconds: "--established-timeout", timeWaitTimeoutSeconds: "--time-wait-timeout", connmark: "--connmark",
     });
 }
 

@@ -11,6 +11,8 @@ export interface ForwardingOptions {
     readonly conntrackMax?: number;
     /** nf_conntrack_tcp_timeout_established, in seconds: a little over the NLB idle timeout (350 s). */
     readonly establishedTimeoutSeconds?: number;
+    /** nf_conntrack_tcp_timeout_time_wait, in seconds: how long a closed connection keeps its NAT port. */
+    readonly timeWaitTimeoutSeconds?: number;
     /** The connmark bit that tags proxied connections for MASQUERADE and FORWARD. */
     readonly connmark?: number;
 }
@@ -26,6 +28,7 @@ export interface ForwardingSpec {
     readonly natPorts?: PortRange;
     readonly conntrackMax: number;
     readonly establishedTimeoutSeconds: number;
+    readonly timeWaitTimeoutSeconds: number;
     readonly connmark: number;
 }
 
@@ -34,6 +37,13 @@ export const DEFAULT_CONNTRACK_MAX = 262144;
 /** NLB TCP idle timeout (350 s) plus a margin, so the proxy never forgets a flow the NLB still holds. */
 export const DEFAULT_ESTABLISHED_TIMEOUT_SECONDS = 360;
 export const DEFAULT_CONNMARK = 0x4000;
+/**
+ * A closed connection's conntrack entry (and its NAT port towards one destination) lives this long. The
+ * kernel's 120 s halves the sustained new-connection rate the NAT port space allows; below the
+ * destination's own TIME_WAIT (60 s on Linux, plus timer slack) a reused port would meet a TIME_WAIT
+ * socket that refuses a SYN carrying another client's older timestamp (PAWS). Measured in docs/benchmarks.md.
+ */
+export const DEFAULT_TIME_WAIT_TIMEOUT_SECONDS = 70;
 
 export type ForwardingSettings = Omit<ForwardingSpec, "destinations" | "ports">;
 type Keys = Partial<Record<keyof ForwardingInput, string>>;
@@ -50,6 +60,8 @@ export function forwardingSettings(input: ForwardingOptions, keys: Keys = {}): F
         conntrackMax: requireInteger(key("conntrackMax"), input.conntrackMax ?? DEFAULT_CONNTRACK_MAX, 1024, 16777216),
         establishedTimeoutSeconds: requireInteger(key("establishedTimeoutSeconds"),
             input.establishedTimeoutSeconds ?? DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, 60, 432000),
+        timeWaitTimeoutSeconds: requireInteger(key("timeWaitTimeoutSeconds"),
+            input.timeWaitTimeoutSeconds ?? DEFAULT_TIME_WAIT_TIMEOUT_SECONDS, 60, 600),
         connmark,
     };
 }

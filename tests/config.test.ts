@@ -281,7 +281,7 @@ describe("parseChinaConfig", () => {
             maxSize: 4,
             listenerPorts: [80, 443],
             idleTimeoutSeconds: 350,
-            forwarding: { natPorts: undefined, conntrackMax: 262144, establishedTimeoutSeconds: 360, connmark: 0x4000 },
+            forwarding: { natPorts: undefined, conntrackMax: 262144, establishedTimeoutSeconds: 360, timeWaitTimeoutSeconds: 70, connmark: 0x4000 },
             edge: undefined,
             alarmTopicArn: undefined,
         };
@@ -304,7 +304,7 @@ describe("parseChinaConfig", () => {
         assert.deepEqual([config.minSize, config.desiredSize, config.maxSize], [3, 4, 10]);
         assert.deepEqual(config.listenerPorts, [443]);
         assert.equal(config.idleTimeoutSeconds, 600);
-        assert.deepStrictEqual(config.forwarding, { natPorts: { from: 20000, to: 60000 }, conntrackMax: 1048576, establishedTimeoutSeconds: 610, connmark: 0x4000 });
+        assert.deepStrictEqual(config.forwarding, { natPorts: { from: 20000, to: 60000 }, conntrackMax: 1048576, establishedTimeoutSeconds: 610, timeWaitTimeoutSeconds: 70, connmark: 0x4000 });
         assert.equal(config.instanceType, "c7g.xlarge");
         assert.equal(config.proxyRecordName, "edge-1");
         assert.equal(config.hostedZoneId, "Z0123456789");

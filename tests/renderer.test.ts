@@ -11,7 +11,7 @@ import { renderArtifact } from "../proxy/render";
 import { CHAINS, JUMPS, destinationRules, renderRestoreDocument } from "../proxy/rules";
 import { JUMP_COMMENT, renderForwardingScript } from "../proxy/script";
 import {
-    DEFAULT_CONNMARK, DEFAULT_CONNTRACK_MAX, DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, ForwardingInput, ForwardingSpec, forwardingSpec,
+    DEFAULT_CONNMARK, DEFAULT_CONNTRACK_MAX, DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, DEFAULT_TIME_WAIT_TIMEOUT_SECONDS, ForwardingInput, ForwardingSpec, forwardingSpec,
 } from "../proxy/spec";
 import { renderHealthAgent } from "../proxy/agent";
 import {
@@ -232,6 +232,7 @@ function scriptSkeleton(script: string): string {
     s = replace(s, /^(#   NAT ports:    )[^\n]*$/m, "$1<R>");
     s = replace(s, /^(setting net\.netfilter\.nf_conntrack_max )[^\n]*$/m, "$1<C>");
     s = replace(s, /^(setting net\.netfilter\.nf_conntrack_tcp_timeout_established )[^\n]*$/m, "$1<T>");
+    s = replace(s, /^(setting net\.netfilter\.nf_conntrack_tcp_timeout_time_wait )[^\n]*$/m, "$1<W>");
     return s;
 }
 
@@ -250,6 +251,7 @@ function checkScriptData(script: string, spec: ForwardingSpec): void {
     assert.match(line(/^#   NAT ports:    ([^\n]*)$/m), /^([0-9]+-[0-9]+|kernel default)$/);
     assert.equal(line(/^setting net\.netfilter\.nf_conntrack_max ([^\n]*)$/m), String(spec.conntrackMax));
     assert.equal(line(/^setting net\.netfilter\.nf_conntrack_tcp_timeout_established ([^\n]*)$/m), String(spec.establishedTimeoutSeconds));
+    assert.equal(line(/^setting net\.netfilter\.nf_conntrack_tcp_timeout_time_wait ([^\n]*)$/m), String(spec.timeWaitTimeoutSeconds));
     for (const docLine of embeddedDocument(script).split("\n")) {
         // Letters come from the template (chain names, options); data adds only digits, dots, '-' and '/'.
         assert.match(docLine, /^[A-Za-z0-9 .:/"*[\]-]*$/, docLine);
@@ -345,6 +347,7 @@ const validInput: fc.Arbitrary<ForwardingInput> = fc.record({
         .map(([a, b]) => ({ from: Math.min(a, b), to: Math.max(a, b) })), { nil: undefined }),
     conntrackMax: fc.option(fc.integer({ min: 1024, max: 16777216 }), { nil: undefined }),
     establishedTimeoutSeconds: fc.option(fc.integer({ min: 60, max: 432000 }), { nil: undefined }),
+    timeWaitTimeoutSeconds: fc.option(fc.integer({ min: 60, max: 600 }), { nil: undefined }),
     connmark: fc.option(fc.integer({ min: 0, max: 30 }).map(bit => 2 ** bit), { nil: undefined }),
 }, { requiredKeys: ["destinations", "ports"] });
 
@@ -612,10 +615,14 @@ describe("the forwarding script", () => {
         assert.match(script, /^setting net\.ipv4\.ip_forward 1$/m);
         assert.equal(DEFAULT_CONNTRACK_MAX, 262144);
         assert.equal(DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, 360);
+        // Not the kernel's 120 s (half the sustained NAT rate), not below the destination's 60 s TIME_WAIT.
+        assert.match(script, /^setting net\.netfilter\.nf_conntrack_tcp_timeout_time_wait 70$/m);
+        assert.equal(DEFAULT_TIME_WAIT_TIMEOUT_SECONDS, 70);
         assert.equal(DEFAULT_CONNMARK, 0x4000);
-        const tuned = renderForwardingScript(forwardingSpec({ ...EXAMPLE, conntrackMax: 1048576, establishedTimeoutSeconds: 610 }));
+        const tuned = renderForwardingScript(forwardingSpec({ ...EXAMPLE, conntrackMax: 1048576, establishedTimeoutSeconds: 610, timeWaitTimeoutSeconds: 120 }));
         assert.match(tuned, /^setting net\.netfilter\.nf_conntrack_max 1048576$/m);
         assert.match(tuned, /^setting net\.netfilter\.nf_conntrack_tcp_timeout_established 610$/m);
+        assert.match(tuned, /^setting net\.netfilter\.nf_conntrack_tcp_timeout_time_wait 120$/m);
     });
 
     it("adds one commented jump from each builtin chain, first, only when missing", () => {
@@ -792,6 +799,7 @@ describe("property tests", () => {
         for (const [input, key] of [
             [{ connmark: 0x3 }, "connmark"], [{ connmark: 0 }, "connmark"], [{ connmark: 2 ** 31 }, "connmark"],
             [{ conntrackMax: 1023 }, "conntrackMax"], [{ establishedTimeoutSeconds: 59 }, "establishedTimeoutSeconds"],
+            [{ timeWaitTimeoutSeconds: 59 }, "timeWaitTimeoutSeconds"], [{ timeWaitTimeoutSeconds: 601 }, "timeWaitTimeoutSeconds"],
             [{ natPorts: { from: 2000, to: 1999 } }, "natPorts"], [{ natPorts: { from: 80, to: 90 } }, "natPorts"],
         ] as const) {
             assertRejected({ ...EXAMPLE, ...input }, key);
