@@ -75,7 +75,7 @@ export function setUpPaths(lab: Lab, clients: readonly Client[], destinations: r
                 const file = path.join(state.dir, "nginx-stream.conf");
                 fs.writeFileSync(file, nginxStreamConfig(conf));
                 const prefix = ["-c", file, "-p", state.dir, "-e", path.join(state.dir, "nginx-stream-error.log")];
-                run("nginx", ["-t", "-q", ...prefix]);
+                inNs(p.ns, "nginx", ["-t", "-q", ...prefix]); // binds its listen addresses: only inside the namespace
                 state.pids.nginxStream = startInNs(p.ns, "nginx", [...prefix, "-g", "daemon off;"], path.join(state.dir, "nginx-stream.log"));
                 paths.push({ name, ns: p.ns, target: () => p.inAddress, what: `${p.ns}: nginx ${version("nginx", ["-v"])} stream, round robin` });
             }

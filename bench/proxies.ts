@@ -28,7 +28,8 @@ export function haproxyConfig(p: UserSpaceProxy): string {
     checkDir(p.dir);
     return [
         "global",
-        "    maxconn 100000",
+        // Two descriptors per proxied connection: stays under a 20,000 open-file limit.
+        "    maxconn 9000",
         `    pidfile ${p.dir}/haproxy.pid`,
         "defaults",
         "    mode tcp",
@@ -55,7 +56,7 @@ export function nginxStreamConfig(p: UserSpaceProxy): string {
         "worker_processes auto;",
         `pid ${p.dir}/nginx-stream.pid;`,
         `error_log ${p.dir}/nginx-stream-error.log warn;`,
-        "events { worker_connections 65536; }",
+        "events { worker_connections 9000; }",
         "stream {",
         ...p.ports.flatMap(port => [
             `    upstream port${checkPort(port)} {`,

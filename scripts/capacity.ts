@@ -4,13 +4,16 @@
 // How many iptables proxies a load needs, and which limit binds first. See docs/capacity.md for the model;
 // the forwarding lab (npm run test:lab, test 8) measures the NAT limit on a real kernel.
 import { parseArgs } from "node:util";
+import { DEFAULT_TIME_WAIT_TIMEOUT_SECONDS } from "../proxy/spec";
 
 /** Ports MASQUERADE may use by default: 1024-65535. */
 export const DEFAULT_NAT_PORT_RANGE = 64512;
 /** The kernel's default (and our user-data's) nf_conntrack_max. */
 export const DEFAULT_CONNTRACK_MAX = 262144;
-/** nf_conntrack_tcp_timeout_time_wait: a closed connection keeps its entry (and NAT port) this long. */
-export const TIME_WAIT_SECONDS = 120;
+/** nf_conntrack_tcp_timeout_time_wait as the proxy sets it: a closed connection keeps its entry (and NAT port) this long. */
+export const TIME_WAIT_SECONDS = DEFAULT_TIME_WAIT_TIMEOUT_SECONDS;
+/** A Linux destination keeps a closed connection's 4-tuple in TIME_WAIT this long (TCP_TIMEWAIT_LEN). */
+export const DESTINATION_TIME_WAIT_SECONDS = 60;
 /** nf_nat_l4proto_unique_tuple tries 128 + 64 + 32 + 16 + 8 ports before it gives up (kernels since 2018). */
 export const NAT_PORT_SEARCH_TRIES = 248;
 /** A range this small is searched whole in the first round: allocation fails only when every port is taken. */
@@ -41,7 +44,7 @@ export type Limit = "nat-ports" | "conntrack";
 
 export interface CapacityPlan {
     readonly input: Required<CapacityInput>;
-    /** Connections to hold at once: the target plus TIME_WAIT entries (newPerSecond x 120 s). */
+    /** Connections to hold at once: the target plus TIME_WAIT entries (newPerSecond x TIME_WAIT_SECONDS). */
     readonly concurrent: number;
     readonly timeWait: number;
     /** Unique (proxy address, NAT port, destination address, destination port) tuples one proxy has. */
@@ -137,6 +140,37 @@ export function planCapacity(raw: CapacityInput): CapacityPlan {
     };
 }
 
+export interface SustainedRate {
+    /** Seconds a NAT tuple stays unusable after its connection closed: the longer of the two TIME_WAITs. */
+    readonly holdSeconds: number;
+    /** New connections per second one proxy can NAT without end: every tuple towards its destinations, once per hold. */
+    readonly perProxy: number;
+    /** Proxies that rate needs (never fewer than 1). */
+    readonly proxies: number;
+}
+
+/**
+ * The sustained-churn limit (docs/benchmarks.md): a NAT tuple (proxy IP, port, destination IP, port) is
+ * reusable only when the proxy's conntrack entry is gone (timeWaitSeconds) and the destination's TIME_WAIT
+ * socket is gone (60 s): reused earlier, the destination refuses the SYN (PAWS, another client's timestamp)
+ * or the port search fails, and the client waits 1 s to retry. Per proxy: R x N x P / hold, a rate.
+ */
+export function sustainedNewPerSecond(newPerSecond: number, destinations: number, portsPerDestination = 1,
+    natPortRange = DEFAULT_NAT_PORT_RANGE, timeWaitSeconds = TIME_WAIT_SECONDS): SustainedRate {
+    requireInt("--time-wait-timeout", timeWaitSeconds, 1, 432000);
+    const holdSeconds = Math.max(timeWaitSeconds, DESTINATION_TIME_WAIT_SECONDS);
+    const perProxy = Math.floor(natPortRange * destinations * portsPerDestination / holdSeconds);
+    return { holdSeconds, perProxy, proxies: Math.max(1, Math.ceil(newPerSecond / perProxy)) };
+}
+
+export function formatSustained(newPerSecond: number, plan: CapacityPlan, rate: SustainedRate): string {
+    const i = plan.input;
+    return `Sustained churn: one proxy NATs at most ${n(rate.perProxy)} new connections/s (${n(i.natPortRange)} ports x ${i.destinations} destinations` +
+        ` x ${i.portsPerDestination} port${i.portsPerDestination > 1 ? "s" : ""} / ${rate.holdSeconds} s, the time a closed connection's tuple stays unusable);` +
+        ` ${n(newPerSecond)}/s needs ${rate.proxies} prox${rate.proxies > 1 ? "ies" : "y"}${rate.proxies > plan.proxies ? `: MORE than the ${plan.proxies} above, run ${rate.proxies}` : ""}.\n` +
+        "Above that rate new connections wait 1 s each for a SYN retransmission (PAWS at the destination, see docs/benchmarks.md).\n";
+}
+
 const n = (x: number) => Math.round(x).toLocaleString("en-US");
 const probability = (p: number) => (p < 1e-12 ? "< 1e-12" : p.toPrecision(2));
 const pct = (x: number) => `${(100 * x).toFixed(x < 0.1 || (x > 0.9 && x < 1) ? 1 : 0)} %`;
@@ -170,11 +204,13 @@ export function formatPlan(plan: CapacityPlan): string {
 }
 
 const USAGE = `usage: npm run capacity -- --connections N --destinations N [--proxies-min 2] [--ports-per-destination 1]
-                          [--conntrack-max 262144] [--nat-port-range 64512] [--new-per-second 0] [--json]`;
+                          [--conntrack-max 262144] [--nat-port-range 64512] [--new-per-second 0]
+                          [--time-wait-timeout ${DEFAULT_TIME_WAIT_TIMEOUT_SECONDS}] [--json]`;
 
-const FLAGS = ["connections", "destinations", "proxies-min", "ports-per-destination", "conntrack-max", "nat-port-range", "new-per-second"] as const;
+const FLAGS = ["connections", "destinations", "proxies-min", "ports-per-destination", "conntrack-max", "nat-port-range", "new-per-second",
+    "time-wait-timeout"] as const;
 
-export function parseCapacityArgs(argv: readonly string[]): { input: CapacityInput; json: boolean } {
+export function parseCapacityArgs(argv: readonly string[]): { input: CapacityInput; json: boolean; timeWaitSeconds?: number } {
     const { values, positionals } = parseArgs({
         args: [...argv],
         strict: true,
@@ -206,14 +242,19 @@ export function parseCapacityArgs(argv: readonly string[]): { input: CapacityInp
             newPerSecond: num("new-per-second"),
         },
         json: v.json === true,
+        timeWaitSeconds: num("time-wait-timeout"),
     };
 }
 
 export function main(argv: readonly string[], out: (s: string) => void, err: (s: string) => void): number {
     try {
-        const { input, json } = parseCapacityArgs(argv);
+        const { input, json, timeWaitSeconds } = parseCapacityArgs(argv);
         const plan = planCapacity(input);
-        out(json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
+        const i = plan.input;
+        const rate = i.newPerSecond > 0
+            ? sustainedNewPerSecond(i.newPerSecond, i.destinations, i.portsPerDestination, i.natPortRange, timeWaitSeconds) : undefined;
+        out(json ? `${JSON.stringify({ ...plan, sustained: rate }, null, 2)}\n`
+            : formatPlan(plan) + (rate ? formatSustained(i.newPerSecond, plan, rate) : ""));
         return 0;
     } catch (e) {
         const known = e instanceof CapacityInputError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");

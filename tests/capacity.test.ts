@@ -2,7 +2,7 @@
 import * as assert from "node:assert/strict";
 import {
     CapacityInputError, DEFAULT_CONNTRACK_MAX, DEFAULT_NAT_PORT_RANGE, formatPlan, main, NAT_USABLE_FRACTION,
-    planCapacity, portSearchFailure,
+    planCapacity, portSearchFailure, sustainedNewPerSecond, TIME_WAIT_SECONDS,
 } from "../scripts/capacity";
 
 function cli(argv: string[]): { code: number; out: string; err: string } {
@@ -57,10 +57,11 @@ describe("capacity planning (scripts/capacity.ts)", () => {
         assert.equal(plan.proxiesWithOneLost, 3);
     });
 
-    it("counts TIME_WAIT entries (new connections per second x 120 s) in the load", () => {
+    it("counts TIME_WAIT entries (new connections per second x the proxy's 70 s) in the load", () => {
         const plan = planCapacity({ connections: 100_000, destinations: 3, newPerSecond: 2_000 });
-        assert.equal(plan.timeWait, 240_000);
-        assert.equal(plan.concurrent, 340_000);
+        assert.equal(TIME_WAIT_SECONDS, 70);
+        assert.equal(plan.timeWait, 140_000);
+        assert.equal(plan.concurrent, 240_000);
         assert.equal(plan.proxies, 2);
     });
 
@@ -135,5 +136,28 @@ describe("capacity planning (scripts/capacity.ts)", () => {
                 assert.match(r.err, /^capacity: [\s\S]+\nusage: npm run capacity/, r.err);
             }
         });
+    });
+
+    it("limits sustained churn: every NAT tuple once per max(proxy TIME_WAIT, destination's 60 s)", () => {
+        assert.deepEqual(sustainedNewPerSecond(3_000, 3), { holdSeconds: 70, perProxy: Math.floor(64_512 * 3 / 70), proxies: 2 });
+        // The kernel's default 120 s halves it; below the destination's 60 s nothing is gained (PAWS).
+        assert.equal(sustainedNewPerSecond(1, 3, 1, 64_512, 120).perProxy, 1_612);
+        assert.equal(sustainedNewPerSecond(1, 3, 1, 64_512, 30).holdSeconds, 60);
+        assert.equal(sustainedNewPerSecond(10_000, 3, 2).proxies, 2);
+        assert.throws(() => sustainedNewPerSecond(1, 3, 1, 64_512, 0), /--time-wait-timeout/);
+    });
+
+    it("prints the sustained limit when --new-per-second is given, and more proxies when churn needs them", () => {
+        const r = cli(["--connections", "1000", "--destinations", "3", "--new-per-second", "10000"]);
+        assert.equal(r.code, 0, r.err);
+        assert.match(r.out, /Sustained churn: one proxy NATs at most 2,764 new connections\/s \(64,512 ports x 3 destinations x 1 port \/ 70 s/);
+        assert.match(r.out, /10,000\/s needs 4 proxies\.\n/);
+        // A proxy left at the kernel's 120 s would need more proxies than the concurrency model says.
+        assert.match(cli(["--connections", "1000", "--destinations", "3", "--new-per-second", "10000", "--time-wait-timeout", "120"]).out,
+            /at most 1,612 new connections\/s .* 10,000\/s needs 7 proxies: MORE than the 4 above, run 7\./);
+        assert.doesNotMatch(cli(["--connections", "1000", "--destinations", "3"]).out, /Sustained/);
+        const slow = cli(["--connections", "1000", "--destinations", "3", "--new-per-second", "10000", "--time-wait-timeout", "120", "--json"]);
+        assert.equal(JSON.parse(slow.out).sustained.perProxy, 1_612);
+        assert.equal(cli(["--connections", "1", "--destinations", "1", "--time-wait-timeout", "x"]).code, 2);
     });
 });
