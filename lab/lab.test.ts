@@ -212,6 +212,7 @@ describe("forwarding lab (network namespaces, root)", function () {
         assert.equal(sysctl(fresh, "net.ipv4.ip_forward"), "1");
         assert.equal(sysctl(fresh, "net.netfilter.nf_conntrack_max"), "262144");
         assert.equal(sysctl(fresh, "net.netfilter.nf_conntrack_tcp_timeout_established"), "360");
+        assert.equal(sysctl(fresh, "net.netfilter.nf_conntrack_tcp_timeout_time_wait"), "70");
         // And on a live proxy that already runs it.
         const live = lab.state.proxies[0].ns;
         const before = saveRules(live);
