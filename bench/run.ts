@@ -1,198 +1,144 @@
-// npm run bench [-- --seconds 3] [--connections 3000] [--repeat 2] [--destinations 3] [--json]
+// sudo npm run bench [-- --help]
 //
-// On one forwarding lab (lab/topology.ts), compares three data paths from the client namespace to the
-// ALB stand-in, over the same namespaces and veth hops:
-//   direct    no proxy function: proxy1 only routes (ip_forward, no NAT), the client aims at a destination
-//   iptables  proxy0 runs exactly the rendered forwarding script (DNAT cascade + MASQUERADE)
-//   haproxy   proxy1 runs HAProxy in TCP mode over the same destinations (a user-space peer)
-// and reports new connections per second, small HTTP requests per second (keep-alive) and bulk transfer
-// rate, each as a ratio to the direct path. Bounded: a few seconds per measurement, median of --repeat runs.
-// Root only; removes the lab on exit, failure or Ctrl-C.
+// Four data paths over the same forwarding lab (bench/paths.ts): routed (no NAT), the rendered script,
+// HAProxy (TCP) and nginx stream. Load comes from wrk and iperf3 (C) in 16 client namespaces, one
+// address each. The paths are measured interleaved (ABBA) for --rounds rounds; each measurement is
+// --seconds of sustained new connections (Connection: close), then keep-alive requests, then iperf3.
+// Prints the table (median, spread, ratio to routed, kernel counters), the issue's targets, and writes
+// the SVG chart (and with --json the raw figures). Root only; the lab is removed on exit or Ctrl-C.
 import * as fs from "node:fs";
 import * as os from "node:os";
-import * as path from "node:path";
-import { parseArgs } from "node:util";
-import { inNs, isRoot, run, startInNs, sleep, which } from "../lab/exec";
-import { REPO_ROOT, USER_HOST } from "../lab/constants";
-import { burst, tcpToolArgv, toolEnv } from "../lab/drivers";
-import { hostDifferences, hostSnapshot } from "../lab/host";
-import { createLab, Lab } from "../lab/lab";
-import { missingPrerequisites } from "../lab/prerequisites";
-import { intFlag } from "../lab/flags";
+import { isRoot, run, which } from "../lab/exec";
 import { isUsageError } from "../core/cli";
+import { USER_HOST } from "../lab/constants";
+import { hostDifferences, hostSnapshot } from "../lab/host";
+import { createLab } from "../lab/lab";
+import { missingPrerequisites } from "../lab/prerequisites";
+import { renderChart } from "./chart";
+import { addClients, Client } from "./clients";
+import {
+    BACKEND_KEYS, CLIENT_KEYS, CONNTRACK_KEYS, conntrackCount, delta, pick, readConntrackStats, readNstat, sum,
+} from "./counters";
+import { runIperf } from "./iperf";
+import { BenchOptions, parseBenchArgs, USAGE } from "./options";
+import { BenchPath, setUpPaths } from "./paths";
+import { NGINX_STREAM_MODULE } from "./proxies";
+import { BenchResult, checkTargets, formatTable, Measurement, summarizeResult } from "./results";
+import { abbaSchedule } from "./schedule";
+import { runWrk, writeWrkScript } from "./wrk";
 
-const USAGE = "usage: npm run bench [-- --seconds 1-30 (3)] [--connections 100-50000 (3000)] [--repeat 1-5 (2)] [--destinations 1-6 (3)] [--json]";
+const BENCH_TOOLS = [
+    { tool: "wrk", pkg: "wrk" }, { tool: "iperf3", pkg: "iperf3" }, { tool: "haproxy", pkg: "haproxy" },
+    { tool: "nstat", pkg: "iproute2" }, { tool: NGINX_STREAM_MODULE, pkg: "libnginx-mod-stream" },
+];
 
-interface PathUnderTest { readonly name: "direct" | "iptables" | "haproxy"; readonly host: string; readonly what: string }
-interface Measurement { connPerSec: number; reqPerSec: number; mbPerSec: number; errors: number }
-
-const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-function httpLoad(lab: Lab, host: string, urlPath: string, concurrency: number, seconds: number) {
-    const [cmd, ...args] = tcpToolArgv("http-load", ["--host", host, "--port", "80", "--host-header", USER_HOST,
-        "--path", urlPath, "--concurrency", String(concurrency), "--seconds", String(seconds)]);
-    const out = inNs(lab.state.ns.client, cmd, args, { cwd: REPO_ROOT, env: toolEnv(), timeoutMs: (seconds + 30) * 1000 }).stdout;
-    return JSON.parse(out.trim().split("\n").pop() ?? "{}") as { requests: number; bytes: number; errors: number; seconds: number };
-}
-
-function setUp(lab: Lab, destinations: readonly string[]): PathUnderTest[] {
-    const { state } = lab;
-    const [p0, p1] = state.proxies;
-    // iptables: exactly the rendered script, on proxy0.
-    const applied = lab.applyScript(p0.ns, lab.renderScript(destinations));
-    if (applied.status !== 0) throw new Error(`forwarding script failed: ${applied.stderr}`);
-    // direct: proxy1 as a plain router, and routes that let the client reach a destination without any NAT.
-    inNs(p1.ns, "sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
-    inNs(p1.ns, "iptables", ["-w", "-P", "FORWARD", "ACCEPT"]);
-    for (const d of destinations) inNs(state.ns.nlb2, "ip", ["route", "add", `${d}/32`, "via", p1.inAddress]);
-    inNs(state.ns.nlb1, "ip", ["route", "add", "198.18.1.0/24", "via", p1.outAddress]);
-    // haproxy: TCP mode in proxy1, round robin over the same destinations, same port.
-    const conf = path.join(state.dir, "haproxy.cfg");
-    fs.writeFileSync(conf, [
-        "global",
-        "    maxconn 8000",
-        `    pidfile ${path.join(state.dir, "haproxy.pid")}`,
-        "defaults",
-        "    mode tcp",
-        "    timeout connect 5s",
-        "    timeout client 60s",
-        "    timeout server 60s",
-        "frontend listeners",
-        `    bind ${p1.inAddress}:80`,
-        "    default_backend destinations",
-        "backend destinations",
-        "    balance roundrobin",
-        ...destinations.map((d, i) => `    server d${i} ${d}:80`),
-        "",
-    ].join("\n"));
-    run("haproxy", ["-c", "-q", "-f", conf]);
-    state.pids.haproxy = startInNs(p1.ns, "haproxy", ["-db", "-f", conf], path.join(state.dir, "haproxy.log"));
-    const deadline = Date.now() + 10_000;
-    while (inNs(state.ns.client, "curl", ["-sf", "-o", "/dev/null", "-H", `Host: ${USER_HOST}`, `http://${p1.inAddress}/__lab/ok`],
-        { allowFailure: true }).status !== 0) {
-        if (Date.now() > deadline) throw new Error(`haproxy did not answer:\n${fs.readFileSync(path.join(state.dir, "haproxy.log"), "utf8")}`);
-        sleep(200);
+function report(result: BenchResult, chartFile: string): void {
+    const summary = summarizeResult(result);
+    console.log(`\n${formatTable(summary)}\n`);
+    for (const t of checkTargets(summary)) {
+        console.log(`  target ${t.what}: ${t.ratio.toFixed(2)}x (>= ${t.target}x) ${t.met ? "met" : "NOT met"}`);
     }
-    const paths: PathUnderTest[] = [
-        { name: "direct", host: destinations[0], what: `client -> ${destinations[0]} routed through ${p1.ns} (no NAT, no proxy)` },
-        { name: "iptables", host: p0.inAddress, what: `client -> ${p0.inAddress} (${p0.ns}: rendered script, DNAT over ${destinations.length} + MASQUERADE)` },
-        { name: "haproxy", host: p1.inAddress, what: `client -> ${p1.inAddress} (${p1.ns}: HAProxy ${haproxyVersion()} TCP mode, round robin over ${destinations.length})` },
-    ];
-    for (const p of paths) {
-        const r = inNs(state.ns.client, "curl", ["-sS", "--max-time", "5", "-H", `Host: ${USER_HOST}`, `http://${p.host}/__lab/ok`], { allowFailure: true });
-        if (r.stdout !== "ok\n") throw new Error(`${p.name} path does not answer: ${r.stderr}`);
-    }
-    return paths;
+    const m = result.machine;
+    const loads = result.measurements.map(x => x.load1);
+    const caption = `${result.command} | ${m.date} | ${m.nproc} CPUs, kernel ${m.kernel}, 1-min load ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} during the run`;
+    fs.writeFileSync(chartFile, renderChart(summary, caption));
+    console.log(`\n  chart: ${chartFile}   (${caption})`);
 }
 
-function haproxyVersion(): string {
-    return /version (\S+)/.exec(run("haproxy", ["-v"]).stdout)?.[1] ?? "?";
-}
-
-function measure(lab: Lab, p: PathUnderTest, connections: number, seconds: number): Measurement {
-    const b = burst(lab.state.ns.client, p.host, 80, connections, 32);
-    const small = httpLoad(lab, p.host, "/__lab/ok", 16, seconds);
-    const bulk = httpLoad(lab, p.host, "/__lab/blob", 4, seconds);
+async function measure(path: BenchPath, round: number, clients: readonly Client[], albNs: string, scripts: { close: string; keepalive: string },
+    o: BenchOptions): Promise<Measurement> {
+    const load1 = os.loadavg()[0];
+    const jobs = clients.map((c, i) => ({ ns: c.ns, url: `http://${path.target(i)}/__lab/ok` }));
+    const snapshot = () => ({ ct: readConntrackStats(path.ns), backend: readNstat(albNs), clients: sum(clients.map(c => readNstat(c.ns))) });
+    const before = snapshot();
+    const churn = await runWrk(jobs, scripts.close, o.connections, o.seconds);
+    const after = snapshot();
+    const count = conntrackCount(path.ns);
+    const keepalive = await runWrk(jobs, scripts.keepalive, o.connections, o.keepaliveSeconds);
+    const bulkGbps = runIperf(clients[0].ns, path.target(0), o.bulkSeconds);
     return {
-        connPerSec: b.ok / (b.elapsedMs / 1000),
-        reqPerSec: small.requests / small.seconds,
-        mbPerSec: bulk.bytes / bulk.seconds / 1e6,
-        errors: b.failed + small.errors + bulk.errors,
+        round, path: path.name, load1,
+        newConnPerSecond: churn.perSecond, newConnErrors: churn.errors,
+        keepalivePerSecond: keepalive.perSecond, keepaliveErrors: keepalive.errors,
+        bulkGbps,
+        conntrack: pick(delta(before.ct, after.ct), CONNTRACK_KEYS),
+        conntrackCount: count,
+        backend: pick(delta(before.backend, after.backend), BACKEND_KEYS),
+        clients: pick(delta(before.clients, after.clients), CLIENT_KEYS),
     };
 }
 
-function main(): number {
-    const { values } = parseArgs({
-        args: process.argv.slice(2),
-        strict: true,
-        options: {
-            seconds: { type: "string" }, connections: { type: "string" }, repeat: { type: "string" },
-            destinations: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", default: false },
-        },
-    });
-    if (values.help) {
-        console.log(USAGE);
-        return 0;
-    }
-    const seconds = intFlag("seconds", values.seconds, 3, 1, 30);
-    const connections = intFlag("connections", values.connections, 3000, 100, 50_000);
-    const repeat = intFlag("repeat", values.repeat, 2, 1, 5);
-    const destinationCount = intFlag("destinations", values.destinations, 3, 1, 6);
+async function bench(o: BenchOptions, argv: readonly string[]): Promise<number> {
     if (!isRoot()) {
-        console.error("The bench builds the forwarding lab (network namespaces, netfilter): run it as root, e.g. sudo npm run bench");
+        console.error("The bench builds namespaces and netfilter rules: run it as root, e.g. sudo npm run bench");
         return 1;
     }
-    const missing = [...missingPrerequisites(), ...(which("haproxy") ? [] : ["haproxy (Debian package haproxy)"])];
+    const missing = [...missingPrerequisites(), ...BENCH_TOOLS.filter(t => !which(t.tool)).map(t => `${t.tool} (Debian package ${t.pkg})`)];
     if (missing.length) {
-        console.error(`The bench needs:\n  ${missing.join("\n  ")}`);
+        console.error(`The bench needs:\n  ${missing.join("\n  ")}\n(bash .ci/run installs them on Debian)`);
         return 1;
     }
-    const log = (s: string) => { if (!values.json) console.log(s); };
-    const hostBefore = hostSnapshot();
     const started = Date.now();
-    const lab = createLab({ proxies: 2, log });
-    let results: Record<string, Measurement[]> = {};
-    let paths: PathUnderTest[] = [];
+    const loadBefore = os.loadavg();
+    const hostBefore = hostSnapshot();
+    const lab = createLab({ proxies: 4, log: s => console.log(s) });
+    const measurements: Measurement[] = [];
+    let described: BenchResult["paths"] = [];
     try {
-        paths = setUp(lab, lab.state.publicAddresses.slice(0, destinationCount));
-        for (const p of paths) log(`  ${p.name.padEnd(9)} ${p.what}`);
-        log(`measuring: ${connections} new connections, ${seconds} s of small requests (16 keep-alive connections), ` +
-            `${seconds} s of 4 MiB downloads (4 connections); ${repeat} round(s), median`);
-        results = Object.fromEntries(paths.map(p => [p.name, [] as Measurement[]]));
-        for (let round = 0; round < repeat; round++) {
-            // Alternate the order so that drift (caches, CPU frequency) does not favour one path.
-            const order = round % 2 ? [...paths].reverse() : paths;
-            for (const p of order) results[p.name].push(measure(lab, p, connections, seconds));
+        const clients = addClients(lab, o.clients);
+        const destinations = lab.state.publicAddresses.slice(0, o.destinations);
+        const { paths } = setUpPaths(lab, clients, destinations, o.paths, o.render, s => console.log(s));
+        described = paths.map(p => ({ name: p.name, what: p.what }));
+        const scripts = {
+            close: writeWrkScript(lab.state.dir, "close", USER_HOST, true),
+            keepalive: writeWrkScript(lab.state.dir, "keepalive", USER_HOST, false),
+        };
+        const schedule = abbaSchedule(paths, o.rounds);
+        console.log(`${schedule.length} measurements (${o.rounds} ABBA rounds): ${o.seconds} s new connections + ${o.keepaliveSeconds} s keep-alive ` +
+            `(${o.clients} clients x ${o.connections} connections, wrk) + ${o.bulkSeconds} s iperf3 each`);
+        for (const [i, slot] of schedule.entries()) {
+            const m = await measure(slot.path, slot.round, clients, lab.state.ns.alb, scripts, o);
+            measurements.push(m);
+            console.log(`  [${i + 1}/${schedule.length}] round ${m.round + 1} ${m.path.padEnd(8)} load ${m.load1.toFixed(1)}: ` +
+                `${Math.round(m.newConnPerSecond)} new conn/s, ${Math.round(m.keepalivePerSecond)} req/s, ${m.bulkGbps.toFixed(1)} Gb/s; ` +
+                `PAWSTimewait ${m.backend.TcpExtPAWSTimewait}, SYN retrans ${m.clients.TcpExtTCPSynRetrans}, ct found ${m.conntrack.found}, ` +
+                `insert_failed ${m.conntrack.insert_failed}, entries ${m.conntrackCount}`);
         }
     } finally {
         lab.destroy();
     }
+    const result: BenchResult = {
+        command: `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`,
+        machine: {
+            nproc: os.cpus().length, kernel: run("uname", ["-r"]).stdout.trim(),
+            loadBefore, loadAfter: os.loadavg(), date: new Date().toISOString(),
+        },
+        settings: { ...o, chart: undefined, json: undefined },
+        paths: described,
+        measurements,
+    };
+    if (o.json) fs.writeFileSync(o.json, `${JSON.stringify(result, null, 2)}\n`);
+    report(result, o.chart);
     const differences = hostDifferences(hostBefore, hostSnapshot(), lab.state.prefix);
-    const summary = paths.map(p => {
-        const ms = results[p.name];
-        return {
-            path: p.name,
-            connPerSec: median(ms.map(m => m.connPerSec)),
-            reqPerSec: median(ms.map(m => m.reqPerSec)),
-            mbPerSec: median(ms.map(m => m.mbPerSec)),
-            errors: ms.reduce((s, m) => s + m.errors, 0),
-        };
-    });
-    const direct = summary.find(s => s.path === "direct")!;
-    const rows = summary.map(s => ({
-        ...s,
-        connRatio: s.connPerSec / direct.connPerSec,
-        reqRatio: s.reqPerSec / direct.reqPerSec,
-        mbRatio: s.mbPerSec / direct.mbPerSec,
-    }));
-    if (values.json) {
-        console.log(JSON.stringify({ seconds, connections, repeat, destinations: destinationCount, kernel: run("uname", ["-r"]).stdout.trim(),
-            results: rows, hostClean: differences.length === 0 }, null, 2));
-    } else {
-        const f = (x: number, d = 0) => x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
-        console.log(`\n  ${"path".padEnd(9)} ${"new conn/s".padStart(12)} ${"ratio".padStart(6)} ${"req/s".padStart(10)} ${"ratio".padStart(6)} ${"MB/s".padStart(9)} ${"ratio".padStart(6)} errors`);
-        for (const r of rows) {
-            console.log(`  ${r.path.padEnd(9)} ${f(r.connPerSec).padStart(12)} ${f(r.connRatio, 2).padStart(6)} ${f(r.reqPerSec).padStart(10)} ` +
-                `${f(r.reqRatio, 2).padStart(6)} ${f(r.mbPerSec).padStart(9)} ${f(r.mbRatio, 2).padStart(6)} ${r.errors}`);
-        }
-        const spread = (xs: number[]) => (xs.length > 1 ? (Math.max(...xs) - Math.min(...xs)) / median(xs) : 0);
-        const worst = Math.max(...paths.flatMap(p => ["connPerSec", "reqPerSec", "mbPerSec"].map(k =>
-            spread(results[p.name].map(m => m[k as keyof Measurement])))));
-        if (repeat > 1) console.log(`\n  largest round-to-round spread of one figure: ${(100 * worst).toFixed(0)} % of its median: differences smaller than that are noise`);
-        console.log(`\n  (kernel ${run("uname", ["-r"]).stdout.trim()}, ${os.cpus().length} CPUs shared by the load generator, nginx and the kernel; ` +
-            `one machine: the ratios compare data paths, the absolute figures say nothing about EC2)`);
-        console.log(`bench done in ${((Date.now() - started) / 1000).toFixed(0)} s; host check: ${differences.length ? differences.join(", ") : "no extra namespace, link or rule"}`);
-    }
+    console.log(`bench done in ${((Date.now() - started) / 1000).toFixed(0)} s; host check: ${differences.length ? differences.join(", ") : "no extra namespace, link or rule"}`);
     return differences.length ? 1 : 0;
 }
 
-try {
-    process.exitCode = main();
-} catch (err) {
-    const usage = isUsageError(err);
-    console.error(usage ? `bench: ${(err as Error).message}\n${USAGE}` : `bench: ${(err as Error).stack ?? err}`);
-    process.exitCode = usage ? 2 : 1;
+async function main(argv: readonly string[]): Promise<number> {
+    const o = parseBenchArgs(argv);
+    if (o.help) {
+        console.log(USAGE);
+        return 0;
+    }
+    if (o.chartFrom) {
+        report(JSON.parse(fs.readFileSync(o.chartFrom, "utf8")) as BenchResult, o.chart);
+        return 0;
+    }
+    return bench(o, argv);
 }
+
+main(process.argv.slice(2)).then(code => { process.exitCode = code; }, (err: unknown) => {
+    const usage = isUsageError(err);
+    console.error(usage ? `bench: ${(err as Error).message}\n${USAGE}` : `bench: ${(err as Error).stack ?? String(err)}`);
+    process.exitCode = usage ? 2 : 1;
+});

@@ -9,7 +9,7 @@ import {
 } from "./netfilter";
 import { chainsOf, Rule, rulesOf, Table } from "../proxy/iptablesSave";
 import { CHAINS } from "../proxy/rules";
-import { DEFAULT_CONNTRACK_MAX, DEFAULT_ESTABLISHED_TIMEOUT_SECONDS } from "../proxy/spec";
+import { DEFAULT_CONNTRACK_MAX, DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, DEFAULT_TIME_WAIT_TIMEOUT_SECONDS } from "../proxy/spec";
 import { chiSquareTest } from "./stats";
 import { DOMAIN, HOLD_PORT, LISTENER_PORTS, USER_HOST, VIP } from "./constants";
 import { burst, HoldClient } from "./drivers";
@@ -216,6 +216,7 @@ describe("forwarding lab (network namespaces, root)", function () {
         assert.equal(sysctl(fresh, "net.ipv4.ip_forward"), "1");
         assert.equal(sysctl(fresh, "net.netfilter.nf_conntrack_max"), String(DEFAULT_CONNTRACK_MAX));
         assert.equal(sysctl(fresh, "net.netfilter.nf_conntrack_tcp_timeout_established"), String(DEFAULT_ESTABLISHED_TIMEOUT_SECONDS));
+        assert.equal(sysctl(fresh, "net.netfilter.nf_conntrack_tcp_timeout_time_wait"), String(DEFAULT_TIME_WAIT_TIMEOUT_SECONDS));
         // And on a live proxy that already runs it.
         const live = lab.state.proxies[0].ns;
         const before = saveRules(live);

@@ -2,12 +2,14 @@
 // limit binds first. Pure; docs/capacity.md explains it, the lab's NAT port tests measure it on a real
 // kernel, and `npm run capacity` (scripts/capacity.ts) is its command line.
 import { MAX_DESTINATIONS, MAX_PORTS, NAT_PORT_LIMITS, requireInteger } from "../core/validate";
-import { CONNTRACK_MAX_LIMITS, DEFAULT_CONNTRACK_MAX } from "./spec";
+import { CONNTRACK_MAX_LIMITS, DEFAULT_CONNTRACK_MAX, DEFAULT_TIME_WAIT_TIMEOUT_SECONDS, TIME_WAIT_TIMEOUT_LIMITS } from "./spec";
 
 /** Ports MASQUERADE may use by default (NAT_PORT_LIMITS, 1024-65535): 64,512. */
 export const DEFAULT_NAT_PORT_RANGE = NAT_PORT_LIMITS.to - NAT_PORT_LIMITS.from + 1;
-/** nf_conntrack_tcp_timeout_time_wait: a closed connection keeps its entry (and NAT port) this long. */
-export const TIME_WAIT_SECONDS = 120;
+/** nf_conntrack_tcp_timeout_time_wait as the proxy sets it: a closed connection keeps its entry (and NAT port) this long. */
+export const TIME_WAIT_SECONDS = DEFAULT_TIME_WAIT_TIMEOUT_SECONDS;
+/** A Linux destination keeps a closed connection's 4-tuple in TIME_WAIT this long (TCP_TIMEWAIT_LEN). */
+export const DESTINATION_TIME_WAIT_SECONDS = 60;
 /** nf_nat_l4proto_unique_tuple tries 128 + 64 + 32 + 16 + 8 ports before it gives up (kernels since 2018). */
 export const NAT_PORT_SEARCH_TRIES = 248;
 /** A range this small is searched whole in the first round: allocation fails only when every port is taken. */
@@ -37,7 +39,7 @@ export type Limit = "nat-ports" | "conntrack";
 
 export interface CapacityPlan {
     readonly input: Required<CapacityInput>;
-    /** Connections to hold at once: the target plus TIME_WAIT entries (newPerSecond x 120 s). */
+    /** Connections to hold at once: the target plus TIME_WAIT entries (newPerSecond x TIME_WAIT_SECONDS). */
     readonly concurrent: number;
     readonly timeWait: number;
     /** Unique (proxy address, NAT port, destination address, destination port) tuples one proxy has. */
@@ -117,4 +119,27 @@ export function planCapacity(raw: CapacityInput): CapacityPlan {
         portSearchFailure: portSearchFailure(natUtilization, input.natPortRange),
         proxiesWithOneLost: Math.max(input.proxiesMin, proxiesForLoad + 1),
     };
+}
+
+export interface SustainedRate {
+    /** Seconds a NAT tuple stays unusable after its connection closed: the longer of the two TIME_WAITs. */
+    readonly holdSeconds: number;
+    /** New connections per second one proxy can NAT without end: every tuple towards its destinations, once per hold. */
+    readonly perProxy: number;
+    /** Proxies that rate needs (never fewer than 1). */
+    readonly proxies: number;
+}
+
+/**
+ * The sustained-churn limit (docs/benchmarks.md): a NAT tuple (proxy IP, port, destination IP, port) is
+ * reusable only when the proxy's conntrack entry is gone (timeWaitSeconds) and the destination's TIME_WAIT
+ * socket is gone (60 s): reused earlier, the destination refuses the SYN (PAWS, another client's timestamp)
+ * or the port search fails, and the client waits 1 s to retry. Per proxy: R x N x P / hold, a rate.
+ */
+export function sustainedNewPerSecond(newPerSecond: number, destinations: number, portsPerDestination = 1,
+    natPortRange = DEFAULT_NAT_PORT_RANGE, timeWaitSeconds = TIME_WAIT_SECONDS): SustainedRate {
+    requireInteger("--time-wait-timeout", timeWaitSeconds, TIME_WAIT_TIMEOUT_LIMITS.min, TIME_WAIT_TIMEOUT_LIMITS.max);
+    const holdSeconds = Math.max(timeWaitSeconds, DESTINATION_TIME_WAIT_SECONDS);
+    const perProxy = Math.floor(natPortRange * destinations * portsPerDestination / holdSeconds);
+    return { holdSeconds, perProxy, proxies: Math.max(1, Math.ceil(newPerSecond / perProxy)) };
 }

@@ -3,10 +3,11 @@
 import { isUsageError, parseFlags } from "../core/cli";
 import { InvalidValueError, requireInteger, requirePortRange, TCP_PORT_LIMITS } from "../core/validate";
 import { ArtifactFormat, FORMATS, renderArtifact } from "./render";
-import { CONNMARK_LIMITS, CONNTRACK_MAX_LIMITS, ESTABLISHED_TIMEOUT_LIMITS } from "./spec";
+import { CONNMARK_LIMITS, CONNTRACK_MAX_LIMITS, ESTABLISHED_TIMEOUT_LIMITS, TIME_WAIT_TIMEOUT_LIMITS } from "./spec";
 
 const USAGE = `usage: proxy:render --destinations IP[,IP...] --ports PORT[,PORT...] [--format script|agent|user-data]
-                    [--nat-ports LO-HI] [--conntrack-max N] [--established-timeout SECONDS] [--connmark-mask BIT]
+                    [--nat-ports LO-HI] [--conntrack-max N] [--established-timeout SECONDS]
+                    [--time-wait-timeout SECONDS] [--connmark-mask BIT]
                     [--help]`;
 
 const list = (value: string | undefined) => (value ?? "").split(",").map(s => s.trim()).filter(s => s !== "");
@@ -20,6 +21,7 @@ function main(argv: string[]): string {
         "nat-ports": { type: "string" },
         "conntrack-max": { type: "string" },
         "established-timeout": { type: "string" },
+        "time-wait-timeout": { type: "string" },
         "connmark-mask": { type: "string" },
     });
     if (help) {
@@ -39,10 +41,12 @@ function main(argv: string[]): string {
             n => requireInteger("--conntrack-max", n, CONNTRACK_MAX_LIMITS.min, CONNTRACK_MAX_LIMITS.max)),
         establishedTimeoutSeconds: optional(values["established-timeout"],
             n => requireInteger("--established-timeout", n, ESTABLISHED_TIMEOUT_LIMITS.min, ESTABLISHED_TIMEOUT_LIMITS.max)),
+        timeWaitTimeoutSeconds: optional(values["time-wait-timeout"],
+            n => requireInteger("--time-wait-timeout", n, TIME_WAIT_TIMEOUT_LIMITS.min, TIME_WAIT_TIMEOUT_LIMITS.max)),
         connmark,
     }, {
         destinations: "--destinations", ports: "--ports", natPorts: "--nat-ports", conntrackMax: "--conntrack-max",
-        establishedTimeoutSeconds: "--established-timeout", connmark: "--connmark-mask",
+        establishedTimeoutSeconds: "--established-timeout", timeWaitTimeoutSeconds: "--time-wait-timeout", connmark: "--connmark-mask",
     });
 }
 

@@ -41,6 +41,9 @@ setting() {
 [ -e /proc/sys/net/netfilter/nf_conntrack_max ] || modprobe nf_conntrack
 setting net.netfilter.nf_conntrack_max ${spec.conntrackMax}
 setting net.netfilter.nf_conntrack_tcp_timeout_established ${spec.establishedTimeoutSeconds}
+# A closed connection holds its NAT port this long: not below the destination's TIME_WAIT (60 s), and
+# not the kernel's 120 s, which halves the sustained new connections per destination (docs/benchmarks.md).
+setting net.netfilter.nf_conntrack_tcp_timeout_time_wait ${spec.timeWaitTimeoutSeconds}
 setting net.ipv4.ip_forward 1
 
 # Our chains, atomically per table; --noflush leaves every other chain as it is.

@@ -11,6 +11,8 @@ export interface ForwardingOptions {
     readonly conntrackMax?: number;
     /** nf_conntrack_tcp_timeout_established, in seconds: a little over the NLB idle timeout (350 s). */
     readonly establishedTimeoutSeconds?: number;
+    /** nf_conntrack_tcp_timeout_time_wait, in seconds: how long a closed connection keeps its NAT port. */
+    readonly timeWaitTimeoutSeconds?: number;
     /** The connmark bit that tags proxied connections for MASQUERADE and FORWARD. */
     readonly connmark?: number;
 }
@@ -26,6 +28,7 @@ export interface ForwardingSpec {
     readonly natPorts?: PortRange;
     readonly conntrackMax: number;
     readonly establishedTimeoutSeconds: number;
+    readonly timeWaitTimeoutSeconds: number;
     readonly connmark: number;
 }
 
@@ -40,6 +43,15 @@ export const ESTABLISHED_TIMEOUT_LIMITS = { min: 60, max: 432000 } as const;
 export const DEFAULT_CONNMARK = 0x4000;
 /** The connmark bit is one of bits 0-30 (0x1 to 0x40000000). */
 export const CONNMARK_LIMITS = { min: 1, max: 0x40000000 } as const;
+/**
+ * A closed connection's conntrack entry (and its NAT port towards one destination) lives this long. The
+ * kernel's 120 s halves the sustained new-connection rate the NAT port space allows; below the
+ * destination's own TIME_WAIT (60 s on Linux, plus timer slack) a reused port would meet a TIME_WAIT
+ * socket that refuses a SYN carrying another client's older timestamp (PAWS). Measured in docs/benchmarks.md.
+ */
+export const DEFAULT_TIME_WAIT_TIMEOUT_SECONDS = 70;
+/** From the destination's own TIME_WAIT (60 s) to ten minutes. */
+export const TIME_WAIT_TIMEOUT_LIMITS = { min: 60, max: 600 } as const;
 
 export type ForwardingSettings = Omit<ForwardingSpec, "destinations" | "ports">;
 type Keys = Partial<Record<keyof ForwardingInput, string>>;
@@ -58,6 +70,8 @@ export function forwardingSettings(input: ForwardingOptions, keys: Keys = {}): F
         establishedTimeoutSeconds: requireInteger(key("establishedTimeoutSeconds"),
             input.establishedTimeoutSeconds ?? DEFAULT_ESTABLISHED_TIMEOUT_SECONDS,
             ESTABLISHED_TIMEOUT_LIMITS.min, ESTABLISHED_TIMEOUT_LIMITS.max),
+        timeWaitTimeoutSeconds: requireInteger(key("timeWaitTimeoutSeconds"),
+            input.timeWaitTimeoutSeconds ?? DEFAULT_TIME_WAIT_TIMEOUT_SECONDS, TIME_WAIT_TIMEOUT_LIMITS.min, TIME_WAIT_TIMEOUT_LIMITS.max),
         connmark,
     };
 }

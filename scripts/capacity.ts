@@ -1,5 +1,5 @@
 // npm run capacity -- --connections 500000 --destinations 3 [--proxies-min 2] [--ports-per-destination 1]
-//                     [--conntrack-max 262144] [--nat-port-range 64512] [--new-per-second 0] [--json] [--help]
+//                     [--conntrack-max 262144] [--nat-port-range 64512] [--new-per-second 0] [--time-wait-timeout 70] [--json] [--help]
 //
 // The command line of the capacity model (proxy/capacity.ts): how many iptables proxies a load needs, and
 // which limit binds first. See docs/capacity.md; the forwarding lab's NAT port tests measure the limit.
@@ -7,9 +7,17 @@ import { isUsageError, parseFlags } from "../core/cli";
 import { InvalidValueError } from "../core/validate";
 import {
     CapacityInput, CapacityPlan, DEFAULT_NAT_PORT_RANGE, Limit, NAT_PORT_SEARCH_FIRST_ROUND, NAT_PORT_SEARCH_TRIES,
-    NAT_USABLE_FRACTION, planCapacity, PORT_SEARCH_FAILURE_BUDGET, TIME_WAIT_SECONDS,
+    NAT_USABLE_FRACTION, planCapacity, PORT_SEARCH_FAILURE_BUDGET, SustainedRate, sustainedNewPerSecond, TIME_WAIT_SECONDS,
 } from "../proxy/capacity";
-import { DEFAULT_CONNTRACK_MAX } from "../proxy/spec";
+import { DEFAULT_CONNTRACK_MAX, DEFAULT_TIME_WAIT_TIMEOUT_SECONDS } from "../proxy/spec";
+
+export function formatSustained(newPerSecond: number, plan: CapacityPlan, rate: SustainedRate): string {
+    const i = plan.input;
+    return `Sustained churn: one proxy NATs at most ${n(rate.perProxy)} new connections/s (${n(i.natPortRange)} ports x ${i.destinations} destinations` +
+        ` x ${i.portsPerDestination} port${i.portsPerDestination > 1 ? "s" : ""} / ${rate.holdSeconds} s, the time a closed connection's tuple stays unusable);` +
+        ` ${n(newPerSecond)}/s needs ${rate.proxies} prox${rate.proxies > 1 ? "ies" : "y"}${rate.proxies > plan.proxies ? `: MORE than the ${plan.proxies} above, run ${rate.proxies}` : ""}.\n` +
+        "Above that rate new connections wait 1 s each for a SYN retransmission (PAWS at the destination, see docs/benchmarks.md).\n";
+}
 
 const n = (x: number) => Math.round(x).toLocaleString("en-US");
 const probability = (p: number) => (p < 1e-12 ? "< 1e-12" : p.toPrecision(2));
@@ -44,12 +52,14 @@ export function formatPlan(plan: CapacityPlan): string {
 }
 
 const USAGE = `usage: npm run capacity -- --connections N --destinations N [--proxies-min 2] [--ports-per-destination 1]
-                          [--conntrack-max ${DEFAULT_CONNTRACK_MAX}] [--nat-port-range ${DEFAULT_NAT_PORT_RANGE}] [--new-per-second 0] [--json] [--help]`;
+                          [--conntrack-max ${DEFAULT_CONNTRACK_MAX}] [--nat-port-range ${DEFAULT_NAT_PORT_RANGE}] [--new-per-second 0]
+                          [--time-wait-timeout ${DEFAULT_TIME_WAIT_TIMEOUT_SECONDS}] [--json] [--help]`;
 
-const FLAGS = ["connections", "destinations", "proxies-min", "ports-per-destination", "conntrack-max", "nat-port-range", "new-per-second"] as const;
+const FLAGS = ["connections", "destinations", "proxies-min", "ports-per-destination", "conntrack-max", "nat-port-range", "new-per-second",
+    "time-wait-timeout"] as const;
 
 /** The plan's input, or undefined when --help was asked. */
-export function parseCapacityArgs(argv: readonly string[]): { input: CapacityInput; json: boolean } | undefined {
+export function parseCapacityArgs(argv: readonly string[]): { input: CapacityInput; json: boolean; timeWaitSeconds?: number } | undefined {
     const { values, positionals, help } = parseFlags(argv, {
         ...Object.fromEntries(FLAGS.map(f => [f, { type: "string" as const }])),
         json: { type: "boolean" as const },
@@ -77,6 +87,7 @@ export function parseCapacityArgs(argv: readonly string[]): { input: CapacityInp
             newPerSecond: num("new-per-second"),
         },
         json: v.json === true,
+        timeWaitSeconds: num("time-wait-timeout"),
     };
 }
 
@@ -88,8 +99,11 @@ export function main(argv: readonly string[], out: (s: string) => void, err: (s:
             return 0;
         }
         const plan = planCapacity(parsed.input);
-        const json = parsed.json;
-        out(json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
+        const i = plan.input;
+        const rate = i.newPerSecond > 0
+            ? sustainedNewPerSecond(i.newPerSecond, i.destinations, i.portsPerDestination, i.natPortRange, parsed.timeWaitSeconds) : undefined;
+        out(parsed.json ? `${JSON.stringify({ ...plan, sustained: rate }, null, 2)}\n`
+            : formatPlan(plan) + (rate ? formatSustained(i.newPerSecond, plan, rate) : ""));
         return 0;
     } catch (e) {
         const known = isUsageError(e);

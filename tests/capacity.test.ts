@@ -2,9 +2,9 @@
 import * as assert from "node:assert/strict";
 import { InvalidValueError, MAX_DESTINATIONS, MAX_PORTS, NAT_PORT_LIMITS } from "../core/validate";
 import {
-    DEFAULT_NAT_PORT_RANGE, NAT_USABLE_FRACTION, planCapacity, portSearchFailure, TIME_WAIT_SECONDS,
+    DEFAULT_NAT_PORT_RANGE, NAT_USABLE_FRACTION, planCapacity, portSearchFailure, sustainedNewPerSecond, TIME_WAIT_SECONDS,
 } from "../proxy/capacity";
-import { CONNTRACK_MAX_LIMITS, DEFAULT_CONNTRACK_MAX } from "../proxy/spec";
+import { CONNTRACK_MAX_LIMITS, DEFAULT_CONNTRACK_MAX, DEFAULT_TIME_WAIT_TIMEOUT_SECONDS } from "../proxy/spec";
 import { formatPlan, main } from "../scripts/capacity";
 
 function cli(argv: string[]): { code: number; out: string; err: string } {
@@ -62,6 +62,7 @@ describe("capacity planning (proxy/capacity.ts)", () => {
 
     it("counts TIME_WAIT entries (new connections per second x TIME_WAIT_SECONDS) in the load", () => {
         const plan = planCapacity({ connections: 100_000, destinations: 3, newPerSecond: 2_000 });
+        assert.equal(TIME_WAIT_SECONDS, DEFAULT_TIME_WAIT_TIMEOUT_SECONDS, "the model holds NAT ports as long as the proxy's conntrack does");
         assert.equal(plan.timeWait, 2_000 * TIME_WAIT_SECONDS);
         assert.equal(plan.concurrent, 100_000 + 2_000 * TIME_WAIT_SECONDS);
         assert.equal(plan.proxies, 2);
@@ -148,5 +149,29 @@ describe("capacity planning (proxy/capacity.ts)", () => {
                 assert.match(r.err, /^capacity: [\s\S]+\nusage: npm run capacity/, r.err);
             }
         });
+    });
+
+    it("limits sustained churn: every NAT tuple once per max(proxy TIME_WAIT, destination's 60 s)", () => {
+        assert.deepEqual(sustainedNewPerSecond(3_000, 3), { holdSeconds: 70, perProxy: Math.floor(64_512 * 3 / 70), proxies: 2 });
+        // The kernel's default 120 s halves it; below the destination's 60 s nothing is gained (PAWS).
+        assert.equal(sustainedNewPerSecond(1, 3, 1, 64_512, 120).perProxy, 1_612);
+        assert.equal(sustainedNewPerSecond(1, 3, 1, 64_512, 60).holdSeconds, 60);
+        assert.throws(() => sustainedNewPerSecond(1, 3, 1, 64_512, 30), /--time-wait-timeout/);
+        assert.equal(sustainedNewPerSecond(10_000, 3, 2).proxies, 2);
+        assert.throws(() => sustainedNewPerSecond(1, 3, 1, 64_512, 0), /--time-wait-timeout/);
+    });
+
+    it("prints the sustained limit when --new-per-second is given, and more proxies when churn needs them", () => {
+        const r = cli(["--connections", "1000", "--destinations", "3", "--new-per-second", "10000"]);
+        assert.equal(r.code, 0, r.err);
+        assert.match(r.out, /Sustained churn: one proxy NATs at most 2,764 new connections\/s \(64,512 ports x 3 destinations x 1 port \/ 70 s/);
+        assert.match(r.out, /10,000\/s needs 4 proxies\.\n/);
+        // A proxy left at the kernel's 120 s would need more proxies than the concurrency model says.
+        assert.match(cli(["--connections", "1000", "--destinations", "3", "--new-per-second", "10000", "--time-wait-timeout", "120"]).out,
+            /at most 1,612 new connections\/s .* 10,000\/s needs 7 proxies: MORE than the 4 above, run 7\./);
+        assert.doesNotMatch(cli(["--connections", "1000", "--destinations", "3"]).out, /Sustained/);
+        const slow = cli(["--connections", "1000", "--destinations", "3", "--new-per-second", "10000", "--time-wait-timeout", "120", "--json"]);
+        assert.equal(JSON.parse(slow.out).sustained.perProxy, 1_612);
+        assert.equal(cli(["--connections", "1", "--destinations", "1", "--time-wait-timeout", "x"]).code, 2);
     });
 });

@@ -10,7 +10,7 @@ import { CHINA_KEYS, ChinaConfig, parseChinaConfig } from "../config/china";
 import { GLOBAL_KEYS, GlobalConfig, parseGlobalConfig } from "../config/global";
 import { NAMESPACE, objectConfigSource } from "../config/reader";
 import { escapeRegExp, rejects } from "./assertions";
-import { CONNTRACK_MAX_LIMITS, DEFAULT_CONNMARK, DEFAULT_CONNTRACK_MAX, DEFAULT_ESTABLISHED_TIMEOUT_SECONDS } from "../proxy/spec";
+import { CONNTRACK_MAX_LIMITS, DEFAULT_CONNMARK, DEFAULT_CONNTRACK_MAX, DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, DEFAULT_TIME_WAIT_TIMEOUT_SECONDS } from "../proxy/spec";
 
 type Values = Record<string, string | number | boolean | object>;
 
@@ -283,7 +283,7 @@ describe("parseChinaConfig", () => {
             maxSize: 4,
             listenerPorts: [80, 443],
             idleTimeoutSeconds: 350,
-            forwarding: { natPorts: undefined, conntrackMax: DEFAULT_CONNTRACK_MAX, establishedTimeoutSeconds: DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, connmark: DEFAULT_CONNMARK },
+            forwarding: { natPorts: undefined, conntrackMax: DEFAULT_CONNTRACK_MAX, establishedTimeoutSeconds: DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, timeWaitTimeoutSeconds: DEFAULT_TIME_WAIT_TIMEOUT_SECONDS, connmark: DEFAULT_CONNMARK },
             edge: undefined,
             alarmTopicArn: undefined,
             deletionProtection: true,
@@ -307,7 +307,7 @@ describe("parseChinaConfig", () => {
         assert.deepEqual([config.minSize, config.desiredSize, config.maxSize], [3, 4, 10]);
         assert.deepEqual(config.listenerPorts, [443]);
         assert.equal(config.idleTimeoutSeconds, 600);
-        assert.deepStrictEqual(config.forwarding, { natPorts: { from: 20000, to: 60000 }, conntrackMax: 1048576, establishedTimeoutSeconds: 610, connmark: 0x4000 });
+        assert.deepStrictEqual(config.forwarding, { natPorts: { from: 20000, to: 60000 }, conntrackMax: 1048576, establishedTimeoutSeconds: 610, timeWaitTimeoutSeconds: 70, connmark: 0x4000 });
         assert.equal(config.instanceType, "c7g.xlarge");
         assert.equal(config.proxyRecordName, "edge-1");
         assert.equal(config.hostedZoneId, "Z0123456789");

@@ -69,10 +69,10 @@ const GOOD: Good[] = [
     {
         title: "prints the user-data with every option",
         args: ["--destinations", " 203.0.113.10, 198.51.100.7 ,10.0.0.1", "--ports", "443", "--format", "user-data", "--nat-ports", "20000-60000",
-            "--conntrack-max", "524288", "--established-timeout", "610", "--connmark-mask", "0x8000"],
+            "--conntrack-max", "524288", "--established-timeout", "610", "--time-wait-timeout", "90", "--connmark-mask", "0x8000"],
         expected: () => renderArtifact("user-data", {
             destinations: ["203.0.113.10", "198.51.100.7", "10.0.0.1"], ports: [443], natPorts: { from: 20000, to: 60000 },
-            conntrackMax: 524288, establishedTimeoutSeconds: 610, connmark: 0x8000,
+            conntrackMax: 524288, establishedTimeoutSeconds: 610, timeWaitTimeoutSeconds: 90, connmark: 0x8000,
         }),
     },
     {

@@ -13,8 +13,8 @@ import { renderArtifact } from "../proxy/render";
 import { CHAINS, JUMPS, destinationRules, renderRestoreDocument } from "../proxy/rules";
 import { JUMP_COMMENT, renderForwardingScript } from "../proxy/script";
 import {
-    CONNTRACK_MAX_LIMITS, DEFAULT_CONNTRACK_MAX, DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, ESTABLISHED_TIMEOUT_LIMITS, ForwardingInput,
-    ForwardingSpec, forwardingSpec,
+    CONNTRACK_MAX_LIMITS, DEFAULT_CONNTRACK_MAX, DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, DEFAULT_TIME_WAIT_TIMEOUT_SECONDS, ESTABLISHED_TIMEOUT_LIMITS, ForwardingInput,
+    ForwardingSpec, forwardingSpec, TIME_WAIT_TIMEOUT_LIMITS,
 } from "../proxy/spec";
 import { renderHealthAgent } from "../proxy/agent";
 import {
@@ -204,6 +204,7 @@ function scriptSkeleton(script: string): string {
     s = replace(s, /^(#   NAT ports:    )[^\n]*$/m, "$1<R>");
     s = replace(s, /^(setting net\.netfilter\.nf_conntrack_max )[^\n]*$/m, "$1<C>");
     s = replace(s, /^(setting net\.netfilter\.nf_conntrack_tcp_timeout_established )[^\n]*$/m, "$1<T>");
+    s = replace(s, /^(setting net\.netfilter\.nf_conntrack_tcp_timeout_time_wait )[^\n]*$/m, "$1<W>");
     return s;
 }
 
@@ -222,6 +223,7 @@ function checkScriptData(script: string, spec: ForwardingSpec): void {
     assert.match(line(/^#   NAT ports:    ([^\n]*)$/m), /^([0-9]+-[0-9]+|kernel default)$/);
     assert.equal(line(/^setting net\.netfilter\.nf_conntrack_max ([^\n]*)$/m), String(spec.conntrackMax));
     assert.equal(line(/^setting net\.netfilter\.nf_conntrack_tcp_timeout_established ([^\n]*)$/m), String(spec.establishedTimeoutSeconds));
+    assert.equal(line(/^setting net\.netfilter\.nf_conntrack_tcp_timeout_time_wait ([^\n]*)$/m), String(spec.timeWaitTimeoutSeconds));
     for (const docLine of embeddedDocument(script).split("\n")) {
         // Letters come from the template (chain names, options); data adds only digits, dots, '-' and '/'.
         assert.match(docLine, /^[A-Za-z0-9 .:/"*[\]-]*$/, docLine);
@@ -311,6 +313,7 @@ const validInput: fc.Arbitrary<ForwardingInput> = fc.record({
         .map(([a, b]) => ({ from: Math.min(a, b), to: Math.max(a, b) })), { nil: undefined }),
     conntrackMax: fc.option(fc.integer(CONNTRACK_MAX_LIMITS), { nil: undefined }),
     establishedTimeoutSeconds: fc.option(fc.integer(ESTABLISHED_TIMEOUT_LIMITS), { nil: undefined }),
+    timeWaitTimeoutSeconds: fc.option(fc.integer(TIME_WAIT_TIMEOUT_LIMITS), { nil: undefined }),
     connmark: fc.option(fc.integer({ min: 0, max: 30 }).map(bit => 2 ** bit), { nil: undefined }),
 }, { requiredKeys: ["destinations", "ports"] });
 
@@ -577,9 +580,13 @@ describe("the forwarding script", () => {
         assert.match(script, new RegExp(`^setting net\\.netfilter\\.nf_conntrack_max ${DEFAULT_CONNTRACK_MAX}$`, "m"));
         assert.match(script, new RegExp(`^setting net\\.netfilter\\.nf_conntrack_tcp_timeout_established ${DEFAULT_ESTABLISHED_TIMEOUT_SECONDS}$`, "m"));
         assert.match(script, /^setting net\.ipv4\.ip_forward 1$/m);
-        const tuned = renderForwardingScript(forwardingSpec({ ...EXAMPLE, conntrackMax: 1048576, establishedTimeoutSeconds: 610 }));
+        // Not the kernel's 120 s (half the sustained NAT rate), not below the destination's 60 s TIME_WAIT.
+        assert.match(script, new RegExp(`^setting net\\.netfilter\\.nf_conntrack_tcp_timeout_time_wait ${DEFAULT_TIME_WAIT_TIMEOUT_SECONDS}$`, "m"));
+        assert.ok(DEFAULT_TIME_WAIT_TIMEOUT_SECONDS > 60 && DEFAULT_TIME_WAIT_TIMEOUT_SECONDS < 120);
+        const tuned = renderForwardingScript(forwardingSpec({ ...EXAMPLE, conntrackMax: 1048576, establishedTimeoutSeconds: 610, timeWaitTimeoutSeconds: 120 }));
         assert.match(tuned, /^setting net\.netfilter\.nf_conntrack_max 1048576$/m);
         assert.match(tuned, /^setting net\.netfilter\.nf_conntrack_tcp_timeout_established 610$/m);
+        assert.match(tuned, /^setting net\.netfilter\.nf_conntrack_tcp_timeout_time_wait 120$/m);
     });
 
     it("adds one commented jump from each builtin chain, first, only when missing", () => {
@@ -755,6 +762,7 @@ describe("property tests", () => {
         for (const [input, key] of [
             [{ connmark: 0x3 }, "connmark"], [{ connmark: 0 }, "connmark"], [{ connmark: 2 ** 31 }, "connmark"],
             [{ conntrackMax: 1023 }, "conntrackMax"], [{ establishedTimeoutSeconds: 59 }, "establishedTimeoutSeconds"],
+            [{ timeWaitTimeoutSeconds: 59 }, "timeWaitTimeoutSeconds"], [{ timeWaitTimeoutSeconds: 601 }, "timeWaitTimeoutSeconds"],
             [{ natPorts: { from: 2000, to: 1999 } }, "natPorts"], [{ natPorts: { from: 80, to: 90 } }, "natPorts"],
         ] as const) {
             assertRejected({ ...EXAMPLE, ...input }, key);
