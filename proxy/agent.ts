@@ -60,8 +60,8 @@ declare -A up=() streak=() answered=()
 probe_all() {
   local d i=0 pids=()
   for d in "\${destinations[@]}"; do
-    timeout ${PROBE_TIMEOUT_SECONDS} bash -c 'for p in "\${@:2}"; do (exec 3<>"/dev/tcp/$1/$p") 2>/dev/null & done
-      while wait -n; do :; done; [ $? -eq 127 ]' probe "$d" "\${ports[@]}" &
+    timeout ${PROBE_TIMEOUT_SECONDS} bash -c 'for p in "\${@:2}"; do (exec 3<>"/dev/tcp/$1/$p") 2>/dev/null & pids+=($!); done
+      for pid in "\${pids[@]}"; do wait "$pid" || exit 1; done' probe "$d" "\${ports[@]}" &
     pids+=($!)
   done
   for d in "\${destinations[@]}"; do

@@ -34,6 +34,7 @@ main() {
   done
   mkdir -p "$state"
   lock
+  document "\${destinations[@]}" | iptables-restore -w --test --noflush || fail "iptables-restore rejected the rules; nothing was changed"
   converge "\${destinations[@]}" || exit
 }
 

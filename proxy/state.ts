@@ -2,14 +2,16 @@
 // every destination, the agent every pass to the destinations that answer. The restore document comes from
 // renderRestoreDocument with the destination rules and the jump repairs as shell expansions, so script and
 // agent install exactly what the pure renderer prints, from one source.
+import { createHash } from "node:crypto";
 import { formatProbability } from "./cascade";
 import { CHAINS, destinationRule, JUMPS, renderRestoreDocument } from "./rules";
 import { ForwardingSpec } from "./spec";
 
 /** Marks the jump rules we add to builtin chains, so we find (and never duplicate) exactly ours. */
 export const JUMP_COMMENT = "cross-region-proxy";
-/** Where the lock, the installed-state record and the health state live unless CROSS_REGION_PROXY_STATE says. */
-export const DEFAULT_STATE_DIR = "/run/cross-region-proxy";
+/** Where the lock, the installed-state record and the health state live unless CROSS_REGION_PROXY_STATE says:
+ *  one folder per network namespace, since all of a host's namespaces share /run. */
+export const DEFAULT_STATE_DIR = "/run/cross-region-proxy/$(readlink /proc/self/ns/net | tr -dc 0-9)";
 
 /** destinationRule as a bash double-quoted string whose fields are bash expansions. */
 function ruleTemplate(fields: { number: string; count: string; destination: string; probability?: string }): string {
@@ -46,9 +48,13 @@ export function renderOwnedState(spec: ForwardingSpec): string {
     const mark = `0x${spec.connmark.toString(16)}/0x${spec.connmark.toString(16)}`;
     const insertJumps = (table: string) => JUMPS.filter(j => j.table === table)
         .map(j => `'-I ${j.from} 1 -m comment --comment ${JUMP_COMMENT} -j ${j.to}'`).join(" ");
+    // Names the rendered spec in the installed-state record: a program rendered from another spec (new ports,
+    // NAT range) installs its rules even where the destinations are the same.
+    const specId = createHash("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 16);
     return `destinations=(${spec.destinations.join(" ")})
 ports=(${spec.ports.join(" ")})
 probability=(${probabilities})
+spec_id=${specId}
 state=\${CROSS_REGION_PROXY_STATE:-${DEFAULT_STATE_DIR}}
 repairs=0
 
@@ -142,7 +148,7 @@ forget() {
 # converge HEALTHY...: our chains, jumps and sysctls exactly as rendered for that set. Logs what it found
 # different; returns 2 when the document is rejected (nothing changed), 1 when it cannot be installed.
 converge() {
-  local want="$*" now installed_set="" installed_rules="" record=$state/installed d
+  local want="$spec_id $*" now installed_set="" installed_rules="" record=$state/installed d
   now=$(observed)
   if [ -f "$record" ]; then
     installed_set=$(sed -n 1p "$record")
@@ -157,16 +163,16 @@ converge() {
   settings || return 1
   [ \${#settings_repaired[@]} -eq 0 ] || repairs=$((repairs + 1))
   if [ ! -f "$record" ]; then
-    log "installing the forwarding rules for $want"
+    log "installing the forwarding rules for $*"
   elif [ "$installed_rules" != "$now" ]; then
     repairs=$((repairs + 1))
     log "repairing the forwarding rules: $(differences "$installed_rules" "$now")"
   else
-    log "destinations now $want (of \${destinations[*]})"
+    log "destinations now $* (of \${destinations[*]})"
   fi
   document "$@" | iptables-restore -w --noflush || { log "iptables-restore failed"; return 1; }
   { printf '%s\\n' "$want"; observed; } >"$record.new" && mv "$record.new" "$record"
-  for d in $installed_set; do
+  for d in \${installed_set#* }; do
     [[ " $want " == *" $d "* ]] || forget "$d"
   done
 }

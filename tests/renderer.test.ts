@@ -237,6 +237,7 @@ function scriptSkeleton(script: string): string {
     s = replace(s, /^(#   listeners:    )[^\n]*$/m, "$1<P>");
     s = replace(s, /^(#   NAT ports:    )[^\n]*$/m, "$1<R>");
     s = replace(s, /^(destinations=\()[^\n]*$/m, "$1<D>");
+    s = replace(s, /^(spec_id=)[0-9a-f]{16}$/m, "$1<ID>");
     s = replace(s, /^(ports=\()[^\n]*$/m, "$1<P>");
     s = replace(s, /^(probability=\()[^\n]*$/m, "$1<Q>");
     s = replace(s, /(--mark )0x[0-9a-f]+\/0x[0-9a-f]+( --state)/, "$1<M>$2");
