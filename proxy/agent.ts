@@ -12,8 +12,8 @@ import { renderOwnedState } from "./state";
 export const PROBE_INTERVAL_SECONDS = 1;
 /** Seconds a TCP connect may take before the probe counts as failed: under the interval, over a
  *  cross-region round trip (about 0.3 s from China to the global regions). */
-export const PROBE_TIMEOUT_SECONDS = 0.7;
-/** Probes in a row that change a destination's state, both ways: out after 2 failures (<= 2.7 s after it
+export const PROBE_TIMEOUT_SECONDS = 0.6;
+/** Probes in a row that change a destination's state, both ways: out after 2 failures (<= 2.6 s after it
  *  stops answering), back after 2 answers (<= 2 s); a destination flapping faster never causes a rewrite. */
 export const HEALTH_THRESHOLD = 2;
 /** Passes in a row that fail to install the rules before the proxy reports itself unhealthy. */
@@ -122,7 +122,9 @@ counters() {
 # send_metrics: this minute's figures to CloudWatch, dimensioned by the Auto Scaling group (from the
 # instance's tags); in the background, so that a slow API call never delays a probe.
 send_metrics() {
-  group=\${group:-\${CROSS_REGION_PROXY_GROUP:-$(imds tags/instance/aws:autoscaling:groupName)}}
+  # The group's tag on the instance, through IMDS (instanceMetadataTags), else Auto Scaling's own answer.
+  group=\${group:-\${CROSS_REGION_PROXY_GROUP:-$(imds tags/instance/aws:autoscaling:groupName ||
+    aws_cli autoscaling describe-auto-scaling-instances --instance-ids "$(imds instance-id)" --query 'AutoScalingInstances[0].AutoScalingGroupName' --output text)}}
   [[ $group =~ ^[A-Za-z0-9._-]+$ ]] || { log "no Auto Scaling group name from the instance tags: no metrics"; group=; return 0; }
   local count max insert_failed drop used data
   count=$(cat /proc/sys/net/netfilter/nf_conntrack_count)
@@ -152,7 +154,12 @@ report_unhealthy() {
   aws_cli autoscaling set-instance-health --instance-id "$id" --health-status Unhealthy --no-should-respect-grace-period && reported=yes
 }
 
+# A pass verifies (and repairs) the owned state before the probes, with the decisions it has, so that drift
+# never waits for a slow probe; then once more with the new decisions.
 pass() {
+  lock
+  converge "\${healthy[@]}"
+  unlock
   probe_all
   decide
   lock
@@ -183,6 +190,9 @@ main() {
     [ -z "\${up[$d]+set}" ] || { up[$d]=$v; streak[$d]=$s; }
   done < <(cat "$state/health" 2>/dev/null)
   fail_open=0 install_failures=0 reported=no next_metrics=$((EPOCHSECONDS + metrics_interval)) group= region=
+  healthy=()
+  for d in "\${destinations[@]}"; do [ "\${up[$d]}" = 0 ] || healthy+=("$d"); done
+  [ \${#healthy[@]} -gt 0 ] || healthy=("\${destinations[@]}")
   read -r sent_insert_failed sent_drop < <(counters)
   sent_repairs=0
   [ "$once" = no ] || { pass; [ "$install_failures" -eq 0 ]; exit; }

@@ -20,6 +20,15 @@ import {
 const bash = (script: string) => spawnSync("bash", ["-c", script], { encoding: "utf8" });
 const which = (tool: string) => spawnSync("bash", ["-c", `command -v ${tool}`]).status === 0;
 
+/** Skips when a validating tool is missing, saying so; under CI=true (.ci/run installs it) fails instead. */
+function requireTool(context: Mocha.Context, tool: string, pkg: string): void {
+    if (which(tool)) return;
+    const message = `${tool} is missing (Debian package ${pkg}; .ci/run installs it)`;
+    if (process.env.CI === "true") throw new Error(message);
+    console.log(`      skipped: ${message}`);
+    context.skip();
+}
+
 /** A function of a rendered program, by name, with the variables it reads. */
 function functionOf(program: string, name: string): string {
     const start = program.indexOf(`\n${name}() {`);
@@ -139,7 +148,7 @@ describe("the proxy's systemd units and user-data", () => {
     });
 
     it("passes systemd-analyze verify", function () {
-        if (!which("systemd-analyze")) this.skip(); // CI installs systemd (.ci/run); here it is missing
+        requireTool(this, "systemd-analyze", "systemd");
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crp-units-"));
         try {
             // verify wants the ExecStart programs to exist: point both units at a stand-in of this run.
@@ -169,7 +178,7 @@ describe("the proxy's systemd units and user-data", () => {
                 assert.deepEqual(encoded.map(b => zlib.gunzipSync(Buffer.from(b, "base64")).toString("utf8")),
                     [renderForwardingScript(spec), renderHealthAgent(spec)]);
             }
-            if (!which("cloud-init")) this.skip(); // CI installs cloud-init (.ci/run)
+            requireTool(this, "cloud-init", "cloud-init");
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crp-user-data-"));
             try {
                 const file = path.join(dir, "user-data");
