@@ -201,6 +201,7 @@ describe("proxy agent lab (network namespaces, root)", function () {
         const dead = dests()[2];
         block(dead, true);
         until(`${dead} leaves`, () => !installed().includes(dead));
+        await pause(1500);
         const decided = owned(ns);
         const foreignRestore = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT ACCEPT [0:0]",
             "-A INPUT -i lo -j ACCEPT", "COMMIT", "*nat", ":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]",
@@ -221,10 +222,14 @@ describe("proxy agent lab (network namespaces, root)", function () {
             for (const [what, drift] of drifts) {
                 const logBefore = agentLog().length;
                 drift();
-                const ms = until(`repair of '${what}'`, () => {
+                let ms: number;
+                try {
+                    ms = until(`repair of '${what}'`, () => owned(ns).join("\n") === decided.join("\n") && sysctl(ns, "net.ipv4.ip_forward") === "1", 5000);
+                } catch (err) {
                     const now = owned(ns);
-                    return now.join("\n") === decided.join("\n") && sysctl(ns, "net.ipv4.ip_forward") === "1";
-                }, 5000);
+                    throw new Error(`${(err as Error).message}\nexpected, not found:\n${decided.filter(l => !now.includes(l)).join("\n")}\n` +
+                        `found, not expected:\n${now.filter(l => !decided.includes(l)).join("\n")}\nagent log:\n${agentLog().slice(-3000)}`);
+                }
                 // One interval, plus the pass's own time on 2 busy cores.
                 assert.ok(ms <= 2000, `${what}: repaired after ${ms} ms`);
                 await pause(300);
