@@ -10,7 +10,7 @@ import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Partition } from "../config/partition";
+import { Partition } from "../core/partition";
 import { dnsValidatedCertificate } from "./certificate";
 import { ec2Role } from "./ec2Role";
 import { lbControllerPolicy } from "./lbControllerPolicy";

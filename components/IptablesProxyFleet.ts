@@ -3,7 +3,7 @@
 // every boot; a change of destinations changes the launch template, and the ASG rolls every instance.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Partition } from "../config/partition";
+import { Partition } from "../core/partition";
 import { renderArtifact } from "../proxy/render";
 import { ForwardingSettings } from "../proxy/spec";
 import { unhealthyTargetsAlarm } from "./alarms";

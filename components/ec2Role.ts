@@ -2,7 +2,7 @@
 // principal and the policies' ARNs differ in aws-cn).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Partition, dnsSuffix } from "../config/partition";
+import { Partition, dnsSuffix } from "../core/partition";
 
 export function ec2Role(name: string, partition: Partition, managedPolicies: readonly string[], parent: pulumi.Resource): aws.iam.Role {
     const role = new aws.iam.Role(name, {

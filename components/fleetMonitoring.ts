@@ -3,7 +3,7 @@
 // and a dashboard of the fleet. The agent's side is proxy/agent.ts.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Partition } from "../config/partition";
+import { Partition } from "../core/partition";
 import { METRICS, METRICS_NAMESPACE } from "../proxy/agent";
 
 export interface FleetMonitoringArgs {

@@ -1,7 +1,7 @@
 // IAM permissions of the AWS Load Balancer Controller, after the project's published policy
 // (kubernetes-sigs/aws-load-balancer-controller docs/install/iam_policy.json, v2.13; iam_policy_cn.json
 // differs only in the partition of its ARNs). Resource ARNs take the stack's partition, never `arn:aws`.
-import { Partition } from "../config/partition";
+import { Partition } from "../core/partition";
 
 const CLUSTER_TAG = "elbv2.k8s.aws/cluster";
 

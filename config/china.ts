@@ -1,22 +1,15 @@
 // Settings of the `china` stack: where the proxies forward to, how big the fleet is, and the edge.
-import * as pulumi from "@pulumi/pulumi";
-import { ForwardingSettings, forwardingSettings } from "../proxy/spec";
-import { optionalZoneId } from "./global";
-import { Partition, partitionOf, requireRegion } from "./partition";
+import { CONNTRACK_MAX_LIMITS, ForwardingSettings, forwardingSettings } from "../proxy/spec";
+import { EdgeCertificate } from "../components/CloudfrontEdge";
+import { Partition, partitionOf, requireRegion } from "../core/partition";
 import {
-    ConfigSource, optionalBoolean, optionalInteger, optionalList, optionalString, optionalTopicArn, qualified, rejectUnknownKeys,
-    requireString,
+    ConfigSource, optionalBoolean, optionalInteger, optionalList, optionalString, optionalTopicArn, optionalZoneId, qualified,
+    rejectUnknownKeys, requireString,
 } from "./reader";
 import {
     InvalidValueError, isAcmCertificateArn, printable, requireDestinations, requireDomainName, requireInstanceType, requireLabel, requireOrderedSizes,
     requirePortRange, requirePorts, requirePrivateCidr,
-} from "./validate";
-
-/** How CloudFront presents the china domain: ACM in global regions, an IAM server certificate in aws-cn. */
-export type EdgeCertificate =
-    | { readonly kind: "acm"; readonly arn: string }
-    | { readonly kind: "iam-upload"; readonly body: string; readonly chain?: string; readonly privateKey: pulumi.Output<string> }
-    | { readonly kind: "iam-existing"; readonly id: string };
+} from "../core/validate";
 
 export interface EdgeConfig {
     readonly recordName: string;
@@ -78,7 +71,7 @@ export function parseChinaConfig(source: ConfigSource, region: string | undefine
     const natPorts = optionalString(source, "proxyNatPorts");
     const forwarding = forwardingSettings({
         natPorts: natPorts === undefined ? undefined : requirePortRange(qualified("proxyNatPorts"), natPorts),
-        conntrackMax: source.get("proxyConntrackMax") === undefined ? undefined : optionalInteger(source, "proxyConntrackMax", 0, 1024, 16777216),
+        conntrackMax: source.get("proxyConntrackMax") === undefined ? undefined : optionalInteger(source, "proxyConntrackMax", 0, CONNTRACK_MAX_LIMITS.min, CONNTRACK_MAX_LIMITS.max),
         // A little longer than the NLB's idle timeout, so the proxy never drops a flow the NLB still holds.
         establishedTimeoutSeconds: idleTimeoutSeconds + 10,
     });

@@ -1,12 +1,12 @@
 // Settings of the `global` stack: where httpbin runs and how NLB-1 fronts its ALB.
 import {
-    ConfigSource, optionalInteger, optionalList, optionalString, optionalTopicArn, qualified, rejectUnknownKeys, requireString,
+    ConfigSource, optionalInteger, optionalList, optionalString, optionalTopicArn, optionalZoneId, qualified, rejectUnknownKeys, requireString,
 } from "./reader";
-import { Partition, partitionOf, requireRegion } from "./partition";
+import { Partition, partitionOf, requireRegion } from "../core/partition";
 import {
     InvalidValueError, isAcmCertificateArn, requireDomainName, requireInstanceType, requireOrderedSizes, requirePorts,
     requirePrivateCidr,
-} from "./validate";
+} from "../core/validate";
 
 export interface ExistingVpc {
     readonly vpcId: string;
@@ -116,14 +116,6 @@ function matching(source: ConfigSource, k: string, fallback: string, pattern: Re
     const value = optionalString(source, k) ?? fallback;
     if (!pattern.test(value)) {
         throw new InvalidValueError(qualified(k), `'${value}' does not look like ${fallback}`);
-    }
-    return value;
-}
-
-export function optionalZoneId(source: ConfigSource, k: string): string | undefined {
-    const value = optionalString(source, k);
-    if (value !== undefined && !/^Z[A-Z0-9]{1,31}$/.test(value)) {
-        throw new InvalidValueError(qualified(k), `expected a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ, got '${value}'`);
     }
     return value;
 }

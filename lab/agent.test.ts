@@ -6,9 +6,13 @@ import { ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { inNs, isRoot, sleep, startInNs } from "./exec";
-import { chainRules, installedDestinations, isOurs, saveRules, sysctl } from "./netfilter";
-import { createLab, HOLD_PORT, Lab, LISTENER_PORTS, missingPrerequisites, REPO_ROOT, toolEnv } from "./topology";
+import { installedDestinations, isOurs, saveRules, sysctl } from "./netfilter";
+import { HOLD_PORT, LISTENER_PORTS, REPO_ROOT } from "./constants";
+import { toolEnv } from "./drivers";
+import { createLab, Lab } from "./lab";
+import { missingPrerequisites } from "./prerequisites";
 import { METRICS, METRICS_NAMESPACE } from "../proxy/agent";
+import { Rule, rulesOf, withoutCounters } from "../proxy/iptablesSave";
 
 const CI = process.env.CI === "true";
 const HOW_TO_RUN = "The agent lab needs root (network namespaces, netfilter): sudo npm run test:lab";
@@ -26,8 +30,12 @@ const report = (line: string) => {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
 
-/** Our rules and jumps, as iptables-save prints them: what "the owned state" is. */
-const owned = (ns: string) => saveRules(ns).filter(l => isOurs(l) || l.startsWith("*") || l.startsWith(":CRPROXY-"));
+/** Our chains, their rules and every jump to them, as iptables-save prints them: "the owned state". */
+const ours = (r: Rule) => isOurs(r) || (r.jump ?? "").startsWith("CRPROXY-");
+const owned = (ns: string) => saveRules(ns).flatMap(t => [`*${t.name}`,
+    ...t.chains.filter(c => c.name.startsWith("CRPROXY-")).map(c => `:${c.name}`), ...t.rules.filter(ours).map(r => r.line)]);
+/** The whole dump as comparable lines. */
+const dump = (ns: string) => withoutCounters(saveRules(ns));
 
 /** Polls until `done` holds; returns the milliseconds it took, or throws after timeoutMs. */
 function until(what: string, done: () => boolean, timeoutMs = 10_000): number {
@@ -237,7 +245,7 @@ describe("proxy agent lab (network namespaces, root)", function () {
                 assert.match(said, what.startsWith("net.") ? /set net\.ipv4\.ip_forward=1 \(was 0\)/ : /repairing the forwarding rules: (missing|unexpected) \[/, what);
                 assert.ok(!installed().includes(dead), `${what}: the repair keeps ${dead} out`);
                 for (const [table, chain] of [["nat", "PREROUTING"], ["nat", "POSTROUTING"], ["filter", "FORWARD"]]) {
-                    assert.equal(chainRules(saveRules(ns), table, chain).filter(isOurs).length, 1, `${what}: exactly one jump in ${table}/${chain}`);
+                    assert.equal(rulesOf(saveRules(ns), table, chain).filter(ours).length, 1, `${what}: exactly one jump in ${table}/${chain}`);
                 }
                 times.push(`${what}: ${seconds(ms)} s`);
             }
@@ -275,7 +283,7 @@ describe("proxy agent lab (network namespaces, root)", function () {
         const logBefore = agentLog().length;
         // A full table drops every new packet, the probes' SYNs first; the table itself cannot be filled here
         // (nf_conntrack_max is the host's, read-only in a namespace), so drop the probes as it would.
-        inNs(ns, "iptables", ["-w", "-t", "raw", "-I", "OUTPUT", "-p", "tcp", "--syn", "-j", "DROP"]);
+        inNs(ns, "iptables", ["-w", "-t", "raw", "-I", "OUTPUT", "-p", "tcp", "-j", "DROP"]);
         try {
             await pause(5000);
             const said = agentLog().slice(logBefore);
@@ -288,7 +296,7 @@ describe("proxy agent lab (network namespaces, root)", function () {
             assert.ok(!calls.some(c => c.includes("set-instance-health")), "a dead NLB-1 is not the proxy's fault");
             report(`fail open: probes dropped -> "${/no destination answers[^\n]*/.exec(said)?.[0]}"; all 3 kept; FailOpen=1, HealthyDestinations=0 sent; no set-instance-health`);
         } finally {
-            inNs(ns, "iptables", ["-w", "-t", "raw", "-D", "OUTPUT", "-p", "tcp", "--syn", "-j", "DROP"]);
+            inNs(ns, "iptables", ["-w", "-t", "raw", "-D", "OUTPUT", "-p", "tcp", "-j", "DROP"]);
         }
         until("back to normal", () => /fail open ends/.test(agentLog().slice(logBefore)));
     });
@@ -328,18 +336,18 @@ describe("proxy agent lab (network namespaces, root)", function () {
         const codes = await Promise.all(runs);
         assert.deepEqual(codes, codes.map(() => 0));
         assert.equal(runProgram(reference, script, "race-ref", path.join(dir, "race-ref-state")).status, 0);
-        assert.deepEqual(saveRules(ns), saveRules(reference), "exactly the state of one clean run");
+        assert.deepEqual(dump(ns), dump(reference), "exactly the state of one clean run");
         // Duplicates left by an older version (or by hand) go at the next run.
         inNs(ns, "bash", ["-c", "for i in 1 2 3; do iptables -w -t nat -A PREROUTING -m comment --comment cross-region-proxy -j CRPROXY-LISTENERS; iptables -w -A FORWARD -j CRPROXY-FORWARD; done"]);
         assert.equal(runProgram(ns, script, "race-script-again", state).status, 0);
-        assert.deepEqual(saveRules(ns), saveRules(reference));
+        assert.deepEqual(dump(ns), dump(reference));
         report("concurrency: 20 simultaneous runs (10 script, 10 agent --once) -> exit 0 each, iptables-save identical to one clean run; 6 planted duplicate jumps removed by the next run");
     });
 
     it("a file cut at any line boundary (script and agent) changes nothing and exits non-zero", function () {
         const ns = L().addNamespace("truncated");
         inNs(ns, "iptables", ["-w", "-A", "FORWARD", "-m", "comment", "--comment", "foreign", "-j", "ACCEPT"]);
-        const before = saveRules(ns);
+        const before = dump(ns);
         const sysctls = () => ["net.ipv4.ip_forward", "net.netfilter.nf_conntrack_tcp_timeout_established"].map(k => sysctl(ns, k));
         const settingsBefore = sysctls();
         const summary: string[] = [];
@@ -356,7 +364,7 @@ describe("proxy agent lab (network namespaces, root)", function () {
                 if (k >= 2) assert.notEqual(r.status, 0, `${name} cut after line ${k} exited 0`);
                 assert.ok(!fs.existsSync(state), `${name} cut after line ${k} created its state directory`);
             }
-            assert.deepEqual(saveRules(ns), before, `${name}: iptables-save changed`);
+            assert.deepEqual(dump(ns), before, `${name}: iptables-save changed`);
             assert.deepEqual(sysctls(), settingsBefore);
             summary.push(`${name}: ${lines.length} prefixes, exit codes ${[...codes].map(([c, n]) => `${c} x${n}`).join(", ")}`);
         }

@@ -2,7 +2,7 @@
 // and invoke the program makes with deterministic placeholder values, and record what was declared.
 // Mocks are process-global, so this is the one module that installs them.
 import * as pulumi from "@pulumi/pulumi";
-import { dnsSuffix, partitionOf } from "../config/partition";
+import { dnsSuffix, partitionOf } from "../core/partition";
 
 export interface DeclaredResource {
     readonly urn: string;

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import fc from "fast-check";
-import { MAX_DESTINATIONS, MAX_PORTS } from "../config/validate";
+import { MAX_DESTINATIONS, MAX_PORTS } from "../core/validate";
 import { HEALTH_THRESHOLD, METRICS, METRICS_NAMESPACE, renderHealthAgent } from "../proxy/agent";
 import { destinationRules, renderRestoreDocument } from "../proxy/rules";
 import { renderForwardingScript } from "../proxy/script";

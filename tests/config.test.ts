@@ -10,6 +10,7 @@ import { CHINA_KEYS, ChinaConfig, parseChinaConfig } from "../config/china";
 import { GLOBAL_KEYS, GlobalConfig, parseGlobalConfig } from "../config/global";
 import { NAMESPACE, objectConfigSource } from "../config/reader";
 import { escapeRegExp, rejects } from "./assertions";
+import { CONNTRACK_MAX_LIMITS, DEFAULT_CONNMARK, DEFAULT_CONNTRACK_MAX, DEFAULT_ESTABLISHED_TIMEOUT_SECONDS } from "../proxy/spec";
 
 type Values = Record<string, string | number | boolean | object>;
 
@@ -281,7 +282,7 @@ describe("parseChinaConfig", () => {
             maxSize: 4,
             listenerPorts: [80, 443],
             idleTimeoutSeconds: 350,
-            forwarding: { natPorts: undefined, conntrackMax: 262144, establishedTimeoutSeconds: 360, connmark: 0x4000 },
+            forwarding: { natPorts: undefined, conntrackMax: DEFAULT_CONNTRACK_MAX, establishedTimeoutSeconds: DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, connmark: DEFAULT_CONNMARK },
             edge: undefined,
             alarmTopicArn: undefined,
         };
@@ -391,7 +392,8 @@ describe("parseChinaConfig", () => {
         });
 
         it("a conntrack size out of range", () =>
-            rejectsChina({ proxyConntrackMax: 100 }, "proxyConntrackMax", /from 1024 to 16777216, got '100'/));
+            rejectsChina({ proxyConntrackMax: 100 }, "proxyConntrackMax",
+                new RegExp(`from ${CONNTRACK_MAX_LIMITS.min} to ${CONNTRACK_MAX_LIMITS.max}, got '100'`)));
 
         it("bad listener ports", () => {
             rejectsChina({ proxyListenerPorts: [0] }, "proxyListenerPorts", /from 1 to 65535, got '0'/);

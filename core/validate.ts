@@ -69,7 +69,10 @@ export function requireDestinations(key: string, values: readonly unknown[]): st
 // An NLB listens on a handful of ports; the bound keeps the user-data under EC2's 16 KiB.
 export const MAX_PORTS = 8;
 
-/** A non-empty list of distinct TCP ports, each 1-65535. */
+/** TCP port numbers. */
+export const TCP_PORT_LIMITS = { min: 1, max: 65535 } as const;
+
+/** A non-empty list of distinct TCP ports, each within TCP_PORT_LIMITS. */
 export function requirePorts(key: string, values: readonly unknown[]): number[] {
     if (values.length === 0) {
         throw new InvalidValueError(key, "needs at least one TCP port");
@@ -79,7 +82,7 @@ export function requirePorts(key: string, values: readonly unknown[]): number[] 
     }
     const seen = new Set<number>();
     return values.map(value => {
-        const port = requireInteger(key, value, 1, 65535);
+        const port = requireInteger(key, value, TCP_PORT_LIMITS.min, TCP_PORT_LIMITS.max);
         if (seen.has(port)) {
             throw new InvalidValueError(key, `port ${port} is listed twice`);
         }
@@ -190,14 +193,18 @@ export interface PortRange {
     readonly to: number;
 }
 
-/** "LO-HI" (or a single port) of source ports for NAT; 1024 and up so it never takes a privileged port. */
+/** Source ports NAT may use: the unprivileged ones, which MASQUERADE takes when no range is given. */
+export const NAT_PORT_LIMITS: PortRange = { from: 1024, to: TCP_PORT_LIMITS.max };
+
+/** "LO-HI" (or a single port) of source ports for NAT, inside NAT_PORT_LIMITS so it never takes a privileged port. */
 export function requirePortRange(key: string, value: string): PortRange {
+    const { from: min, to: max } = NAT_PORT_LIMITS;
     const match = /^([0-9]{1,5})(?:-([0-9]{1,5}))?$/.exec(value.trim());
     if (!match) {
-        throw new InvalidValueError(key, `expected a port range such as 1024-65535, got '${printable(value)}'`);
+        throw new InvalidValueError(key, `expected a port range such as ${min}-${max}, got '${printable(value)}'`);
     }
-    const from = requireInteger(key, match[1], 1024, 65535);
-    const to = requireInteger(key, match[2] ?? match[1], 1024, 65535);
+    const from = requireInteger(key, match[1], min, max);
+    const to = requireInteger(key, match[2] ?? match[1], min, max);
     if (from > to) {
         throw new InvalidValueError(key, `range ${from}-${to} is empty: the first port must not exceed the last`);
     }
