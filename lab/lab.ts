@@ -215,15 +215,6 @@ export class Lab {
         return result.stdout;
     }
 
-    /** Runs the health agent in a proxy namespace, with a state folder of that namespace's own (all
-     *  namespaces share the host's /run). */
-    runAgent(nsName: string, agent: string): RunResult {
-        const file = path.join(this.state.dir, `agent-${nsName}.sh`);
-        fs.writeFileSync(file, agent, { mode: 0o600 });
-        const env = { ...process.env, CROSS_REGION_PROXY_STATE: path.join(this.state.dir, `agent-state-${nsName}`) };
-        return inNs(nsName, "bash", [file], { allowFailure: true, env });
-    }
-
     /** Runs a script text as root inside a namespace: `ip netns exec NS bash FILE`. */
     applyScript(nsName: string, script: string, label = "proxy-script"): RunResult {
         const file = path.join(this.state.dir, `${label}-${nsName}-${Date.now()}.sh`);
