@@ -219,7 +219,9 @@ export class Lab {
     applyScript(nsName: string, script: string, label = "proxy-script"): RunResult {
         const file = path.join(this.state.dir, `${label}-${nsName}-${Date.now()}.sh`);
         fs.writeFileSync(file, script, { mode: 0o600 });
-        return inNs(nsName, "bash", [file], { allowFailure: true });
+        // The script's lock and record live in the run's folder, not in the host's /run.
+        const env = { ...process.env, CROSS_REGION_PROXY_STATE: path.join(this.state.dir, `state-${nsName}`) };
+        return inNs(nsName, "bash", [file], { allowFailure: true, env });
     }
 
     /** Renders and applies the forwarding script on every proxy; throws if any run fails. */
