@@ -8,6 +8,7 @@ import { renderArtifact } from "../proxy/render";
 import { ForwardingSettings } from "../proxy/spec";
 import { unhealthyTargetsAlarm } from "./alarms";
 import { ec2Role } from "./ec2Role";
+import { fleetMonitoring } from "./fleetMonitoring";
 
 export interface IptablesProxyFleetArgs {
     readonly vpcId: pulumi.Input<string>;
@@ -94,7 +95,8 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
             imageId: ami.value,
             instanceType: args.instanceType,
             iamInstanceProfile: { arn: profile.arn },
-            metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+            // Instance tags in IMDS: the agent reads its Auto Scaling group's name there for its metrics.
+            metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "enabled" },
             networkInterfaces: [{
                 associatePublicIpAddress: "true",
                 securityGroups: [proxySecurityGroup.id],
@@ -172,6 +174,9 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
             },
             tags: [{ key: "Name", value: `${name}-proxy`, propagateAtLaunch: true }],
         }, { parent: this });
+
+        // The agent's metrics, alarms and dashboard, and its right to report its own instance unhealthy.
+        fleetMonitoring(name, { role, group, partition: args.partition, alarmTopicArn: args.alarmTopicArn }, this);
 
         if (args.zoneId !== undefined) {
             new aws.route53.Record(`${name}-nlb`, {

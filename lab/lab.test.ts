@@ -343,9 +343,9 @@ describe("forwarding lab (network namespaces, root)", function () {
         // on a live proxy and on a fresh host (where ip_forward must stay 0).
         const valid = lab.renderScript(dests(3));
         const target = dests(3)[1];
-        assert.ok(valid.includes(`--to-destination ${target}`));
+        assert.ok(valid.includes(` ${target} `));
         const tampered = {
-            "invalid address": valid.replace(`--to-destination ${target}`, "--to-destination 198.51.100.300"),
+            "invalid address": valid.replace(/^(destinations=\(.*) \S+( .*\))$/m, "$1 198.51.100.300$2"),
             "truncated document": valid.replace(/COMMIT\n(?![\s\S]*COMMIT)/, ""),
         };
         const fresh = lab.addNamespace("tamper");
@@ -458,62 +458,6 @@ describe("forwarding lab (network namespaces, root)", function () {
             standard();
             inNs(p0.ns, "conntrack", ["-D", "-p", "tcp", "--orig-port-dst", String(HOLD_PORT)], { allowFailure: true });
         }
-    });
-
-    it("health agent: a destination that stops answering leaves the rotation, comes back, and with none answering all stay", function () {
-        const lab = L();
-        const destinations = dests(3);
-        lab.applyToAllProxies(destinations);
-        const agent = lab.renderScript(destinations, [], LISTENER_PORTS, "agent");
-        const runAgents = () => lab.state.proxies.map(p => {
-            const r = lab.runAgent(p.ns, agent);
-            assert.equal(r.status, 0, r.stderr);
-            return r.stdout.trim();
-        });
-        const installed = () => lab.state.proxies.map(p => installedDestinations(saveRules(p.ns)).map(d => d.destination));
-        const everywhere = (set: string[]) => lab.state.proxies.map(() => set);
-        // A destination "dies" at NLB-1: its SYNs are dropped before NAT, as when an NLB node is gone.
-        const block = (address: string, add: boolean) =>
-            inNs(lab.state.ns.nlb1, "iptables", ["-w", "-t", "raw", add ? "-I" : "-D", "PREROUTING", "-d", address, "-p", "tcp", "-j", "DROP"]);
-        const steps: string[] = [];
-
-        const before = lab.state.proxies.map(p => saveRules(p.ns));
-        assert.deepEqual(runAgents(), ["", ""], "all answer: nothing to say");
-        assert.deepEqual(lab.state.proxies.map(p => saveRules(p.ns)), before, "all answer: nothing changes");
-
-        const [first, dead, last] = destinations;
-        block(dead, true);
-        try {
-            runAgents();
-            assert.deepEqual(installed(), everywhere(destinations), "one failed probe is not enough");
-            const said = runAgents();
-            assert.deepEqual(installed(), everywhere([first, last]), "two failed probes in a row take it out");
-            steps.push(`${dead} blocked -> ${said[0]}`);
-            const publicBefore = lab.publicCounters();
-            const tally = burst(lab.state.ns.client, VIP, 80, 600, 48);
-            assert.equal(tally.ok, 600, `no connection is sent to the dead destination (failed: ${tally.failed})`);
-            const publicAfter = lab.publicCounters();
-            const spread = destinations.map(d => (publicAfter.get(d) ?? 0) - (publicBefore.get(d) ?? 0));
-            assert.equal(spread[1], 0);
-            assert.ok(chiSquareTest([spread[0], spread[2]]).p > 0.001, `even over the two left: ${spread}`);
-            steps.push(`600 connections, all established: ${spread.join("/")}`);
-        } finally {
-            block(dead, false);
-        }
-        steps.push(`unblocked -> ${runAgents()[0]}`);
-        assert.deepEqual(installed(), everywhere(destinations), "one answer brings it back, in its place");
-
-        destinations.forEach(d => block(d, true));
-        try {
-            runAgents();
-            runAgents();
-            assert.deepEqual(installed(), everywhere(destinations), "none answering: keep all (fail open)");
-            steps.push("all blocked -> all kept (fail open)");
-        } finally {
-            destinations.forEach(d => block(d, false));
-        }
-        runAgents();
-        report(`health agent: ${steps.join("; ")}`);
     });
 
     it("the data path still works for the user after all of the above (both names, both proxies)", function () {

@@ -276,20 +276,13 @@ export class Lab {
         return result.stdout;
     }
 
-    /** Runs the health agent in a proxy namespace, with a state folder of that namespace's own (all
-     *  namespaces share the host's /run). */
-    runAgent(nsName: string, agent: string): RunResult {
-        const file = path.join(this.state.dir, `agent-${nsName}.sh`);
-        fs.writeFileSync(file, agent, { mode: 0o600 });
-        const env = { ...process.env, CROSS_REGION_PROXY_STATE: path.join(this.state.dir, `agent-state-${nsName}`) };
-        return inNs(nsName, "bash", [file], { allowFailure: true, env });
-    }
-
     /** Runs a script text as root inside a namespace: `ip netns exec NS bash FILE`. */
     applyScript(nsName: string, script: string, label = "proxy-script"): RunResult {
         const file = path.join(this.state.dir, `${label}-${nsName}-${Date.now()}.sh`);
         fs.writeFileSync(file, script, { mode: 0o600 });
-        return inNs(nsName, "bash", [file], { allowFailure: true });
+        // The script's lock and record live in the run's folder, not in the host's /run.
+        const env = { ...process.env, CROSS_REGION_PROXY_STATE: path.join(this.state.dir, `state-${nsName}`) };
+        return inNs(nsName, "bash", [file], { allowFailure: true, env });
     }
 
     /** Renders and applies the forwarding script on every proxy; throws if any run fails. */

@@ -1,7 +1,7 @@
 // Reading a namespace's netfilter state back, in forms the tests can compare.
 import { parseIptablesSave, Rule, rulesOf, Table } from "../proxy/iptablesSave";
 import { CHAINS } from "../proxy/rules";
-import { JUMP_COMMENT } from "../proxy/script";
+import { JUMP_COMMENT } from "../proxy/state";
 import { inNs } from "./exec";
 
 /** A namespace's rules as iptables-save prints them (no counters asked), read by the one strict parser. */

@@ -1,87 +1,212 @@
-// The health agent a proxy runs every few seconds: iptables keeps sending 1/N of new connections to a
-// destination that stopped answering, so the agent probes each destination and rewrites the destination
-// chain, and only it, to those that answer. Its rules come from destinationRule and formatProbability, as
-// the forwarding script's do, so a healthy set of n gets exactly the rules the script would write for it.
-import { formatProbability } from "./cascade";
-import { CHAINS, destinationRule } from "./rules";
+// The agent a proxy runs as a long-lived service: iptables keeps sending 1/N of new connections to a
+// destination that stopped answering, so every second it probes each destination on every listener port
+// (all at once), keeps CRPROXY-DESTINATIONS to those that answer, and verifies and repairs the whole owned
+// state (chains, jumps, sysctls) with the forwarding script's own functions (proxy/state.ts). It sends
+// its figures to CloudWatch and, when it cannot install its rules at all, asks its Auto Scaling group to
+// replace the instance.
+import { incompleteFileGuard } from "./script";
 import { ForwardingSpec } from "./spec";
+import { renderOwnedState } from "./state";
 
-/** Failed probes in a row that take a destination out of rotation; one answer brings it back. */
-export const UNHEALTHY_THRESHOLD = 2;
-/** Seconds a TCP connect may take before the probe counts as failed. */
-export const PROBE_TIMEOUT_SECONDS = 2;
-
-/** destinationRule as a bash double-quoted string whose fields are bash expansions. */
-function ruleTemplate(fields: { number: string; count: string; destination: string; probability?: string }): string {
-    const tokens = { number: "@NUMBER@", count: "@COUNT@", destination: "@DESTINATION@", probability: "@PROBABILITY@" };
-    const rule = destinationRule(tokens.number, tokens.count, tokens.destination, fields.probability && tokens.probability);
-    let quoted = `"${rule.replace(/[\\"$`]/g, c => `\\${c}`)}"`;
-    for (const [field, token] of Object.entries(tokens)) {
-        quoted = quoted.replace(token, fields[field as keyof typeof fields] ?? "");
-    }
-    return quoted;
-}
+/** Seconds between passes (CROSS_REGION_PROXY_INTERVAL overrides it). */
+export const PROBE_INTERVAL_SECONDS = 1;
+/** Seconds a TCP connect may take before the probe counts as failed: under the interval, over a
+ *  cross-region round trip (about 0.3 s from China to the global regions). */
+export const PROBE_TIMEOUT_SECONDS = 0.6;
+/** Probes in a row that change a destination's state, both ways: out after 2 failures (<= 2.6 s after it
+ *  stops answering), back after 2 answers (<= 2 s); a destination flapping faster never causes a rewrite. */
+export const HEALTH_THRESHOLD = 2;
+/** Passes in a row that fail to install the rules before the proxy reports itself unhealthy. */
+export const UNHEALTHY_AFTER_PASSES = 30;
+/** Seconds between two sets of metrics (CROSS_REGION_PROXY_METRICS_INTERVAL overrides it). */
+export const METRICS_INTERVAL_SECONDS = 60;
+/** The CloudWatch namespace of the agent's metrics; the instance role may put data in this one only. */
+export const METRICS_NAMESPACE = "CrossRegionProxy";
+/** The metrics the agent sends, each with the dimension AutoScalingGroupName. */
+export const METRICS = {
+    healthyDestinations: "HealthyDestinations",
+    failOpen: "FailOpen",
+    conntrackCount: "ConntrackCount",
+    conntrackMax: "ConntrackMax",
+    conntrackUsedPercent: "ConntrackUsedPercent",
+    insertFailed: "ConntrackInsertFailed",
+    drop: "ConntrackDrop",
+    repairs: "Repairs",
+} as const;
 
 export function renderHealthAgent(spec: ForwardingSpec): string {
-    // Rule i of n matches 1/(n - i) of what reaches it: one value per distance d = n - i >= 2.
-    const probabilities = Array.from({ length: spec.destinations.length - 1 }, (_, k) => k + 2)
-        .map(d => `[${d}]=${formatProbability({ numerator: 1, denominator: d })}`).join(" ");
-    const fields = { number: "$((i + 1))", count: "$n", destination: "${healthy[i]}" };
+    const metric = (name: string, value: string, unit: string) =>
+        `{\\"MetricName\\":\\"${name}\\",\\"Value\\":${value},\\"Unit\\":\\"${unit}\\",\\"Dimensions\\":[{\\"Name\\":\\"AutoScalingGroupName\\",\\"Value\\":\\"$group\\"}]}`;
     return `#!/bin/bash
-# cross-region-proxy health agent, rendered by proxy/agent.ts: do not edit, render again.
-# Probes every destination on every listener port and rewrites ${CHAINS.destinations}, and nothing else,
-# to the destinations that answer. A destination leaves after ${UNHEALTHY_THRESHOLD} failed probes in a row and comes back
-# after one answer. With none answering it keeps them all: it fails open, as an NLB does, so that a fault
-# on the proxy's own side never blackholes every connection. Established connections keep their NAT.
-set -euo pipefail
+${incompleteFileGuard("cross-region-proxy-agent")}
+# cross-region-proxy agent, rendered by proxy/agent.ts: do not edit, render again.
+#   agent.sh          runs until stopped: one pass every CROSS_REGION_PROXY_INTERVAL s (default ${PROBE_INTERVAL_SECONDS})
+#   agent.sh --once   one pass
+# Each pass probes every destination on every listener port at once (TCP connect, ${PROBE_TIMEOUT_SECONDS} s). A destination
+# leaves the rotation after ${HEALTH_THRESHOLD} failed passes in a row and comes back after ${HEALTH_THRESHOLD} answered ones; with none
+# answering it keeps them all (fail open, as an NLB does). Then it converges the whole owned state, as the
+# forwarding script does, to the destinations in rotation: any drift is repaired and logged. Its state and
+# the lock it shares with the script are in CROSS_REGION_PROXY_STATE.
+set -uo pipefail
 
-destinations=(${spec.destinations.join(" ")})
-ports=(${spec.ports.join(" ")})
-probability=(${probabilities})
-state=\${CROSS_REGION_PROXY_STATE:-/run/cross-region-proxy}/health
+${renderOwnedState(spec)}
+interval=\${CROSS_REGION_PROXY_INTERVAL:-${PROBE_INTERVAL_SECONDS}}
+metrics_interval=\${CROSS_REGION_PROXY_METRICS_INTERVAL:-${METRICS_INTERVAL_SECONDS}}
+unhealthy_after=\${CROSS_REGION_PROXY_UNHEALTHY_AFTER:-${UNHEALTHY_AFTER_PASSES}}
+declare -A up=() streak=() answered=()
 
-fail() { echo "cross-region-proxy-health: $*" >&2; exit 2; }
-[ "$(id -u)" -eq 0 ] || fail "must run as root"
-iptables -w -t nat -S ${CHAINS.destinations} >/dev/null 2>&1 || fail "chain ${CHAINS.destinations} is missing: run the forwarding script first"
-mkdir -p "$state"
-
-# answers ADDRESS: every listener port accepts a TCP connection in time. The probe leaves through OUTPUT,
-# which our rules do not touch, so it reaches the destination itself.
-answers() {
-  local port
-  for port in "\${ports[@]}"; do
-    timeout ${PROBE_TIMEOUT_SECONDS} bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$port" 2>/dev/null || return 1
+# probe_all: sets answered[D] to 1 when every listener port of D accepted a TCP connection in time.
+# The probes leave through OUTPUT, which our rules do not touch, so they reach the destination itself.
+probe_all() {
+  local d i=0 pids=()
+  for d in "\${destinations[@]}"; do
+    timeout ${PROBE_TIMEOUT_SECONDS} bash -c 'for p in "\${@:2}"; do (exec 3<>"/dev/tcp/$1/$p") 2>/dev/null & pids+=($!); done
+      for pid in "\${pids[@]}"; do wait "$pid" || exit 1; done' probe "$d" "\${ports[@]}" &
+    pids+=($!)
+  done
+  for d in "\${destinations[@]}"; do
+    if wait "\${pids[i]}"; then answered[$d]=1; else answered[$d]=0; fi
+    i=$((i + 1))
   done
 }
 
-healthy=()
-for destination in "\${destinations[@]}"; do
-  failures=$(cat "$state/$destination" 2>/dev/null || echo 0)
-  if answers "$destination"; then failures=0; else failures=$((failures + 1)); fi
-  echo "$failures" >"$state/$destination"
-  [ "$failures" -ge ${UNHEALTHY_THRESHOLD} ] || healthy+=("$destination")
-done
-[ "\${#healthy[@]}" -gt 0 ] || healthy=("\${destinations[@]}")
-
-installed=$(iptables -w -t nat -S ${CHAINS.destinations} | sed -n 's/.*--to-destination \\([0-9.]*\\).*/\\1/p' | tr '\\n' ' ')
-[ "$installed" != "\${healthy[*]} " ] || exit 0
-
-rules() {
-  local n=\${#healthy[@]} i
-  for ((i = 0; i < n; i++)); do
-    if ((i < n - 1)); then
-      printf '%s\\n' ${ruleTemplate({ ...fields, probability: "${probability[n - i]}" })}
+# decide: moves destinations in or out of rotation (hysteresis) and sets healthy=(...) and fail_open.
+decide() {
+  local d
+  healthy=()
+  for d in "\${destinations[@]}"; do
+    if [ "\${answered[$d]}" = "\${up[$d]}" ]; then
+      streak[$d]=0
     else
-      printf '%s\\n' ${ruleTemplate(fields)}
+      streak[$d]=$((streak[$d] + 1))
+      if [ "\${streak[$d]}" -ge ${HEALTH_THRESHOLD} ]; then
+        up[$d]=\${answered[$d]}
+        streak[$d]=0
+        if [ "\${up[$d]}" = 1 ]; then log "$d answers again: back in rotation"; else log "$d stopped answering: out of rotation"; fi
+      fi
     fi
+    [ "\${up[$d]}" = 0 ] || healthy+=("$d")
+  done
+  answering=\${#healthy[@]}
+  if [ "$answering" -eq 0 ]; then
+    [ "$fail_open" = 1 ] || log "no destination answers: keeping all \${#destinations[@]} in rotation (fail open); conntrack $(cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null)/$(cat /proc/sys/net/netfilter/nf_conntrack_max 2>/dev/null) entries"
+    fail_open=1
+    healthy=("\${destinations[@]}")
+  else
+    [ "$fail_open" = 0 ] || log "fail open ends: \${healthy[*]} answer"
+    fail_open=0
+  fi
+  for d in "\${destinations[@]}"; do printf '%s %s %s\\n' "$d" "\${up[$d]}" "\${streak[$d]}"; done >"$state/health"
+}
+
+# imds PATH: one instance metadata value, over IMDSv2.
+imds() {
+  local token
+  token=$(curl -sf --max-time 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token) &&
+    curl -sf --max-time 2 -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/meta-data/$1"
+}
+
+# aws_cli ARGS...: the AWS CLI in this instance's region; fails quietly where there is none.
+aws_cli() {
+  command -v aws >/dev/null || { log "no aws command: cannot run aws $1 $2"; return 1; }
+  region=\${region:-\${AWS_REGION:-$(imds placement/region)}}
+  [ -n "$region" ] || { log "no region from IMDS: cannot run aws $1 $2"; return 1; }
+  aws --region "$region" "$@"
+}
+
+# counters: conntrack's insert_failed and drop, summed over CPUs.
+counters() {
+  conntrack -S 2>/dev/null | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "insert_failed") f += kv[2]; if (kv[1] == "drop") d += kv[2] } } END { print f + 0, d + 0 }'
+}
+
+# send_metrics: this minute's figures to CloudWatch, dimensioned by the Auto Scaling group (from the
+# instance's tags); in the background, so that a slow API call never delays a probe.
+send_metrics() {
+  # The group's tag on the instance, through IMDS (instanceMetadataTags), else Auto Scaling's own answer.
+  group=\${group:-\${CROSS_REGION_PROXY_GROUP:-$(imds tags/instance/aws:autoscaling:groupName ||
+    aws_cli autoscaling describe-auto-scaling-instances --instance-ids "$(imds instance-id)" --query 'AutoScalingInstances[0].AutoScalingGroupName' --output text)}}
+  [[ $group =~ ^[A-Za-z0-9._-]+$ ]] || { log "no Auto Scaling group name from the instance tags: no metrics"; group=; return 0; }
+  local count max insert_failed drop used data
+  count=$(cat /proc/sys/net/netfilter/nf_conntrack_count)
+  max=$(cat /proc/sys/net/netfilter/nf_conntrack_max)
+  read -r insert_failed drop < <(counters)
+  used=$((100 * count / max))
+  data="[${[
+        metric(METRICS.healthyDestinations, "$answering", "Count"),
+        metric(METRICS.failOpen, "$fail_open", "Count"),
+        metric(METRICS.conntrackCount, "$count", "Count"),
+        metric(METRICS.conntrackMax, "$max", "Count"),
+        metric(METRICS.conntrackUsedPercent, "$used", "Percent"),
+        metric(METRICS.insertFailed, "$((insert_failed - sent_insert_failed))", "Count"),
+        metric(METRICS.drop, "$((drop - sent_drop))", "Count"),
+        metric(METRICS.repairs, "$((repairs - sent_repairs))", "Count"),
+    ].join(",")}]"
+  sent_insert_failed=$insert_failed sent_drop=$drop sent_repairs=$repairs
+  aws_cli cloudwatch put-metric-data --namespace ${METRICS_NAMESPACE} --metric-data "$data" >/dev/null &
+}
+
+# report_unhealthy: the rules cannot be installed on this instance (a missing package, a broken kernel
+# module): ask the Auto Scaling group to replace it. Not for a dead NLB-1: that fails open, rules intact.
+report_unhealthy() {
+  local id
+  id=\${CROSS_REGION_PROXY_INSTANCE_ID:-$(imds instance-id)}
+  log "the forwarding rules could not be installed in $install_failures passes: reporting $id unhealthy to its Auto Scaling group"
+  aws_cli autoscaling set-instance-health --instance-id "$id" --health-status Unhealthy --no-should-respect-grace-period && reported=yes
+}
+
+# A pass verifies (and repairs) the owned state before the probes, with the decisions it has, so that drift
+# never waits for a slow probe; then once more with the new decisions.
+pass() {
+  lock
+  converge "\${healthy[@]}"
+  unlock
+  probe_all
+  decide
+  lock
+  if converge "\${healthy[@]}"; then install_failures=0; else install_failures=$((install_failures + 1)); fi
+  unlock
+  [ "$install_failures" -lt "$unhealthy_after" ] || [ "$reported" = yes ] || report_unhealthy
+  if [ "\${EPOCHSECONDS}" -ge "$next_metrics" ]; then
+    next_metrics=$((EPOCHSECONDS + metrics_interval))
+    send_metrics
+  fi
+}
+
+main() {
+  crproxy_complete=yes
+  case \${1:-} in
+    --once) once=yes ;;
+    "") once=no ;;
+    *) log "usage: $0 [--once]"; exit 2 ;;
+  esac
+  [ "$(id -u)" -eq 0 ] || { log "must run as root"; exit 2; }
+  [[ $interval =~ ^[1-9][0-9]*$ && $metrics_interval =~ ^[1-9][0-9]*$ && $unhealthy_after =~ ^[1-9][0-9]*$ ]] ||
+    { log "CROSS_REGION_PROXY_INTERVAL, _METRICS_INTERVAL and _UNHEALTHY_AFTER must be whole numbers of seconds and passes"; exit 2; }
+  mkdir -p "$state"
+  local d s v
+  for d in "\${destinations[@]}"; do up[$d]=1; streak[$d]=0; done
+  # Health decisions survive a restart (and carry one --once pass to the next).
+  while read -r d v s; do
+    [ -z "\${up[$d]+set}" ] || { up[$d]=$v; streak[$d]=$s; }
+  done < <(cat "$state/health" 2>/dev/null)
+  fail_open=0 install_failures=0 reported=no next_metrics=$((EPOCHSECONDS + metrics_interval)) group= region=
+  healthy=()
+  for d in "\${destinations[@]}"; do [ "\${up[$d]}" = 0 ] || healthy+=("$d"); done
+  [ \${#healthy[@]} -gt 0 ] || healthy=("\${destinations[@]}")
+  read -r sent_insert_failed sent_drop < <(counters)
+  sent_repairs=0
+  [ "$once" = no ] || { pass; [ "$install_failures" -eq 0 ]; exit; }
+  log "probing \${destinations[*]} on ports \${ports[*]} every $interval s"
+  local started elapsed rest
+  while :; do
+    started=\${EPOCHREALTIME/./}
+    pass
+    elapsed=$((\${EPOCHREALTIME/./} - started))
+    rest=$((interval * 1000000 - elapsed))
+    [ "$rest" -le 0 ] || sleep "$((rest / 1000000)).$(printf '%06d' $((rest % 1000000)))"
   done
 }
-iptables-restore -w --noflush <<CRPROXY_RULES
-*nat
-:${CHAINS.destinations} - [0:0]
-$(rules)
-COMMIT
-CRPROXY_RULES
-echo "cross-region-proxy-health: destinations now \${healthy[*]} (of \${destinations[*]})"
+
+main "$@"
 `;
 }

@@ -39,7 +39,13 @@ export function destinationRules(destinations: readonly string[]): string[] {
     return cascade(n).map((p, i) => destinationRule(i + 1, n, destinations[i], i < n - 1 ? formatProbability(p) : undefined));
 }
 
-export function renderRestoreDocument(spec: ForwardingSpec): string {
+/** What a table's transaction carries besides our chains: lines added just before its COMMIT. */
+export type TableSuffix = (table: "nat" | "filter") => readonly string[];
+
+/** The whole document for the spec's destinations; the agent renders it with its healthy set's rules and
+ *  the jump repairs as shell expansions instead (proxy/state.ts), so both come from this one function. */
+export function renderRestoreDocument(spec: ForwardingSpec, destinations: readonly string[] = destinationRules(spec.destinations),
+    suffix: TableSuffix = () => []): string {
     const natPorts = spec.natPorts ? ` --to-ports ${spec.natPorts.from}-${spec.natPorts.to}` : "";
     const nat = [
         "*nat",
@@ -49,16 +55,18 @@ export function renderRestoreDocument(spec: ForwardingSpec): string {
             `-A ${CHAINS.listeners} -p tcp -m tcp --dport ${port} -m addrtype --dst-type LOCAL -m comment --comment "listener ${port}" -j ${CHAINS.connect}`),
         `-A ${CHAINS.connect} -j CONNMARK --set-xmark ${mark(spec)}`,
         `-A ${CHAINS.connect} -j ${CHAINS.destinations}`,
-        ...destinationRules(spec.destinations),
+        ...destinations,
         // Every destination, not just the first (the seed's bug); --random-fully avoids port-search clashes;
         // -p tcp because iptables takes --to-ports only on a rule that matches a protocol with ports.
         `-A ${CHAINS.postrouting} -p tcp -m connmark --mark ${mark(spec)} -m comment --comment "proxied connections" -j MASQUERADE${natPorts} --random-fully`,
+        ...suffix("nat"),
         "COMMIT",
     ];
     const filter = [
         "*filter",
         `:${CHAINS.forward} - [0:0]`,
         `-A ${CHAINS.forward} -m connmark --mark ${mark(spec)} -m comment --comment "proxied connections" -j ACCEPT`,
+        ...suffix("filter"),
         "COMMIT",
     ];
     return [...nat, ...filter, ""].join("\n");

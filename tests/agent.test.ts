@@ -1,29 +1,59 @@
-// The health agent (proxy/agent.ts), pure: its bash is well formed, it writes only the destination
-// chain, and for any healthy set its rules are exactly destinationRules of that set. The lab runs it for real.
+// The agent (proxy/agent.ts) and the state functions it shares with the forwarding script (proxy/state.ts),
+// pure: its bash is well formed, its document is renderRestoreDocument's for any healthy set, the systemd
+// units pass systemd-analyze and the user-data cloud-init's own schema check. The lab runs it for real.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as zlib from "node:zlib";
 import fc from "fast-check";
-import { renderHealthAgent, UNHEALTHY_THRESHOLD } from "../proxy/agent";
-import { CHAINS, destinationRules } from "../proxy/rules";
+import { MAX_DESTINATIONS, MAX_PORTS } from "../core/validate";
+import { HEALTH_THRESHOLD, METRICS, METRICS_NAMESPACE, renderHealthAgent } from "../proxy/agent";
+import { destinationRules, renderRestoreDocument } from "../proxy/rules";
+import { renderForwardingScript } from "../proxy/script";
 import { forwardingSpec } from "../proxy/spec";
+import {
+    AGENT_PATH, AGENT_UNIT, AGENT_UNIT_NAME, renderUserData, SCRIPT_PATH, UNIT, UNIT_NAME, USER_DATA_LIMIT_BYTES,
+} from "../proxy/userData";
 
 const bash = (script: string) => spawnSync("bash", ["-c", script], { encoding: "utf8" });
+const which = (tool: string) => spawnSync("bash", ["-c", `command -v ${tool}`]).status === 0;
 
-/** The agent's `rules` function, run for a given healthy set. */
-function rulesFor(agent: string, healthy: readonly string[]): string {
-    const start = agent.indexOf("rules() {");
-    const end = agent.indexOf("\n}\n", start) + 3;
-    const table = /^probability=\(.*\)$/m.exec(agent);
-    assert.ok(start > 0 && end > start && table, "the agent defines its probability table and rules()");
-    const result = bash(`${table[0]}\n${agent.slice(start, end)}\nhealthy=(${healthy.join(" ")})\nrules`);
+/** Skips when a validating tool is missing, saying so; under CI=true (.ci/run installs it) fails instead. */
+function requireTool(context: Mocha.Context, tool: string, pkg: string): void {
+    if (which(tool)) return;
+    const message = `${tool} is missing (Debian package ${pkg}; .ci/run installs it)`;
+    if (process.env.CI === "true") throw new Error(message);
+    console.log(`      skipped: ${message}`);
+    context.skip();
+}
+
+/** A function of a rendered program, by name, with the variables it reads. */
+function functionOf(program: string, name: string): string {
+    const start = program.indexOf(`\n${name}() {`);
+    const end = program.indexOf("\n}\n", start) + 3;
+    assert.ok(start > 0 && end > start, `the program defines ${name}()`);
+    return program.slice(start, end);
+}
+
+/** The program's document() for a healthy set, with jump_repairs stubbed to print nothing. */
+function documentFor(program: string, healthy: readonly string[]): string {
+    const table = /^probability=\(.*\)$/m.exec(program);
+    assert.ok(table);
+    const result = bash(`${table[0]}\n${functionOf(program, "destination_rules")}${functionOf(program, "document")}
+jump_repairs() { :; }\ndocument ${healthy.join(" ")}`);
     assert.equal(result.status, 0, result.stderr);
     return result.stdout;
 }
 
 const destinations = (n: number) => Array.from({ length: n }, (_, i) => `198.51.100.${i + 1}`);
 const ALL_32 = destinations(32);
+/** renderRestoreDocument as document() prints it with no jump repairs: one empty line before each COMMIT. */
+const expectedDocument = (all: readonly string[], healthy: readonly string[]) =>
+    renderRestoreDocument(forwardingSpec({ destinations: all, ports: [80, 443] }), destinationRules(healthy), () => [""]);
 
-describe("the health agent", () => {
+describe("the agent", () => {
     for (const n of [1, 3, 32]) {
         it(`is valid bash for ${n} destination(s)`, () => {
             const result = spawnSync("bash", ["-n"], { input: renderHealthAgent(forwardingSpec({ destinations: destinations(n), ports: [80, 443] })), encoding: "utf8" });
@@ -31,34 +61,139 @@ describe("the health agent", () => {
         });
     }
 
-    it("prints the forwarding script's rules for every healthy prefix of 32 destinations", () => {
-        const agent = renderHealthAgent(forwardingSpec({ destinations: ALL_32, ports: [80] }));
-        for (let n = 1; n <= 32; n++) {
-            assert.equal(rulesFor(agent, ALL_32.slice(0, n)), `${destinationRules(ALL_32.slice(0, n)).join("\n")}\n`);
+    it("prints renderRestoreDocument's document for every healthy prefix of 32 destinations", () => {
+        const agent = renderHealthAgent(forwardingSpec({ destinations: ALL_32, ports: [80, 443] }));
+        for (const n of [1, 2, 5, 31, 32]) {
+            assert.equal(documentFor(agent, ALL_32.slice(0, n)), expectedDocument(ALL_32, ALL_32.slice(0, n)));
         }
     });
 
-    it("carries exactly the spec's destinations and ports", () => {
-        const agent = renderHealthAgent(forwardingSpec({ destinations: ["203.0.113.10", "192.0.2.7"], ports: [443, 80] }));
-        assert.match(agent, /^destinations=\(203\.0\.113\.10 192\.0\.2\.7\)$/m);
-        assert.match(agent, /^ports=\(443 80\)$/m);
-        assert.match(agent, new RegExp(`\\[ "\\$failures" -ge ${UNHEALTHY_THRESHOLD} \\]`));
-    });
-
-    it("rewrites the destination chain and nothing else", () => {
-        const agent = renderHealthAgent(forwardingSpec({ destinations: destinations(3), ports: [80] }));
-        const document = agent.slice(agent.indexOf("<<CRPROXY_RULES\n") + 16, agent.indexOf("\nCRPROXY_RULES\n"));
-        assert.equal(document, `*nat\n:${CHAINS.destinations} - [0:0]\n$(rules)\nCOMMIT`);
-        assert.doesNotMatch(agent, /iptables[^\n]* -(A|I|D|F|X|N) /, "no other iptables change");
-    });
-
-    it("prints, for every size of healthy set, exactly the forwarding script's rules for that set", () => {
+    it("prints, for any healthy subset, exactly the forwarding script's document for that subset", () => {
         fc.assert(fc.property(fc.integer({ min: 1, max: 32 }), fc.array(fc.boolean(), { minLength: 32, maxLength: 32 }), (n, keep) => {
             const all = destinations(n);
             const healthy = all.filter((_, i) => keep[i]);
             if (healthy.length === 0) return;
             const agent = renderHealthAgent(forwardingSpec({ destinations: all, ports: [80, 443] }));
-            assert.equal(rulesFor(agent, healthy), `${destinationRules(healthy).join("\n")}\n`);
-        }), { numRuns: 40 });
+            assert.equal(documentFor(agent, healthy), expectedDocument(all, healthy));
+        }), { numRuns: 30 });
+    });
+
+    it("shares its state functions with the forwarding script, byte for byte", () => {
+        const spec = forwardingSpec({ destinations: destinations(3), ports: [80, 443] });
+        const agent = renderHealthAgent(spec);
+        const script = renderForwardingScript(spec);
+        for (const name of ["destination_rules", "jump_repairs", "document", "observed", "settings", "forget", "converge", "lock"]) {
+            const fromAgent = name === "lock" ? /^lock\(\).*$/m.exec(agent)?.[0] : functionOf(agent, name);
+            const fromScript = name === "lock" ? /^lock\(\).*$/m.exec(script)?.[0] : functionOf(script, name);
+            assert.ok(fromAgent);
+            assert.equal(fromAgent, fromScript, name);
+        }
+    });
+
+    it("carries exactly the spec's destinations and ports, and its thresholds", () => {
+        const agent = renderHealthAgent(forwardingSpec({ destinations: ["203.0.113.10", "192.0.2.7"], ports: [443, 80] }));
+        assert.match(agent, /^destinations=\(203\.0\.113\.10 192\.0\.2\.7\)$/m);
+        assert.match(agent, /^ports=\(443 80\)$/m);
+        assert.match(agent, new RegExp(`"\\$\\{streak\\[\\$d\\]\\}" -ge ${HEALTH_THRESHOLD} `));
+    });
+
+    it("runs its body only from the last line, after a guard that fails an incomplete file", () => {
+        for (const program of [renderHealthAgent(forwardingSpec({ destinations: destinations(2), ports: [80] })),
+            renderForwardingScript(forwardingSpec({ destinations: destinations(2), ports: [80] }))]) {
+            const lines = program.split("\n");
+            assert.match(lines[1], /^trap '.*exit 3; }' EXIT$/);
+            assert.equal(lines[lines.length - 2], 'main "$@"');
+            assert.equal(lines[lines.length - 1], "");
+            // Every other top-level line is a comment, an assignment, `set` or a function definition.
+            const body = lines.slice(2, -2).filter(l => l !== "" && !/^[ }#]/.test(l));
+            for (const l of body) assert.match(l, /^([a-z_]+=|set |declare |[a-z_]+\(\) \{|setting |CRPROXY_RULES$|\*|:|-A |\$\(|COMMIT$|fail\(\))/, l);
+        }
+    });
+
+    it("sends the metrics the alarms use, in its own namespace, from bash that builds valid JSON", () => {
+        const agent = renderHealthAgent(forwardingSpec({ destinations: destinations(2), ports: [80] }));
+        assert.match(agent, new RegExp(`put-metric-data --namespace ${METRICS_NAMESPACE} --metric-data "\\$data"`));
+        const send = functionOf(agent, "send_metrics");
+        const build = send.slice(send.indexOf('  data="['), send.indexOf("  sent_insert_failed="));
+        const result = bash(`group=crp-asg; answering=1; fail_open=0; count=5; max=100; used=5; insert_failed=7; drop=3;
+sent_insert_failed=2; sent_drop=3; repairs=4; sent_repairs=1
+${build}printf '%s' "$data"`);
+        assert.equal(result.status, 0, result.stderr);
+        const data = JSON.parse(result.stdout) as Array<{ MetricName: string; Value: number; Dimensions: unknown }>;
+        assert.deepEqual(data.map(d => [d.MetricName, d.Value]), [
+            [METRICS.healthyDestinations, 1], [METRICS.failOpen, 0], [METRICS.conntrackCount, 5], [METRICS.conntrackMax, 100],
+            [METRICS.conntrackUsedPercent, 5], [METRICS.insertFailed, 5], [METRICS.drop, 0], [METRICS.repairs, 3],
+        ]);
+        for (const d of data) assert.deepEqual(d.Dimensions, [{ Name: "AutoScalingGroupName", Value: "crp-asg" }]);
+    });
+});
+
+describe("the proxy's systemd units and user-data", () => {
+    const most = forwardingSpec({
+        destinations: Array.from({ length: MAX_DESTINATIONS }, (_, i) => `203.0.113.${100 + i}`),
+        ports: Array.from({ length: MAX_PORTS }, (_, i) => 60000 + i),
+        natPorts: { from: 10000, to: 65535 }, conntrackMax: 16777216, establishedTimeoutSeconds: 432000,
+    });
+
+    it("runs the agent as a long-lived service, restarted always, after the forwarding unit, at boot", () => {
+        assert.match(AGENT_UNIT, /^Type=simple$/m);
+        assert.match(AGENT_UNIT, /^Restart=always$/m);
+        assert.match(AGENT_UNIT, /^StartLimitIntervalSec=0$/m);
+        assert.match(AGENT_UNIT, new RegExp(`^After=${UNIT_NAME} network-online\\.target$`, "m"));
+        assert.match(AGENT_UNIT, new RegExp(`^Wants=${UNIT_NAME} network-online\\.target$`, "m"));
+        assert.match(AGENT_UNIT, /^WantedBy=multi-user\.target$/m);
+        const userData = renderUserData(forwardingSpec({ destinations: destinations(3), ports: [80, 443] }));
+        assert.match(userData, new RegExp(`^ {2}- \\[systemctl, enable, --now, ${AGENT_UNIT_NAME.replace(/\./g, "\\.")}\\]\\n$`, "m"));
+        assert.doesNotMatch(userData, /\.timer/);
+    });
+
+    it("passes systemd-analyze verify", function () {
+        requireTool(this, "systemd-analyze", "systemd");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crp-units-"));
+        try {
+            // verify wants the ExecStart programs to exist: point both units at a stand-in of this run.
+            const program = path.join(dir, "program");
+            fs.writeFileSync(program, "#!/bin/bash\n", { mode: 0o755 });
+            const files = [[UNIT_NAME, UNIT, SCRIPT_PATH], [AGENT_UNIT_NAME, AGENT_UNIT, AGENT_PATH]].map(([name, text, exec]) => {
+                const file = path.join(dir, name);
+                fs.writeFileSync(file, text.replace(`ExecStart=${exec}`, `ExecStart=${program}`));
+                return file;
+            });
+            const result = spawnSync("systemd-analyze", ["verify", ...files], { encoding: "utf8", cwd: dir });
+            assert.equal(result.status, 0, result.stderr);
+            assert.equal(result.stderr.trim(), "", "no warning either");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    for (const [what, spec] of [["3 destinations, 2 ports", forwardingSpec({ destinations: destinations(3), ports: [80, 443] })],
+        [`the largest input (${MAX_DESTINATIONS} destinations, ${MAX_PORTS} ports)`, most]] as const) {
+        it(`for ${what}: within EC2's 16 KiB, valid for cloud-init's schema, and decodes to the programs`, function () {
+            const userData = renderUserData(spec);
+            assert.ok(Buffer.byteLength(userData) <= USER_DATA_LIMIT_BYTES, `${Buffer.byteLength(userData)} bytes`);
+            // gz+b64 contents: each one line, decoding to the program byte for byte.
+            const encoded = [...userData.matchAll(/^ {4}encoding: gz\+b64\n {4}content: (\S+)$/gm)].map(m => m[1]);
+            if (encoded.length) {
+                assert.deepEqual(encoded.map(b => zlib.gunzipSync(Buffer.from(b, "base64")).toString("utf8")),
+                    [renderForwardingScript(spec), renderHealthAgent(spec)]);
+            }
+            requireTool(this, "cloud-init", "cloud-init");
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crp-user-data-"));
+            try {
+                const file = path.join(dir, "user-data");
+                fs.writeFileSync(file, userData);
+                const result = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
+                assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
+                assert.match(result.stdout, /^Valid schema|Valid cloud-config/m);
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        });
+    }
+
+    it("compresses the programs when their text would not fit", () => {
+        assert.ok(Buffer.byteLength(renderUserData(most)) <= USER_DATA_LIMIT_BYTES);
+        assert.match(renderUserData(most), /encoding: gz\+b64/, "the largest input needs compression");
     });
 });

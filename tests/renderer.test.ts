@@ -4,6 +4,7 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
+import * as zlib from "node:zlib";
 import fc from "fast-check";
 import { InvalidValueError, MAX_DESTINATIONS, MAX_PORTS, NAT_PORT_LIMITS } from "../core/validate";
 import { skipSuite } from "./pending";
@@ -11,14 +12,15 @@ import { cascade, formatProbability } from "../proxy/cascade";
 import { parseIptablesSave, Rule, Table } from "../proxy/iptablesSave";
 import { renderArtifact } from "../proxy/render";
 import { CHAINS, JUMPS, destinationRules, renderRestoreDocument } from "../proxy/rules";
-import { JUMP_COMMENT, renderForwardingScript } from "../proxy/script";
+import { renderForwardingScript } from "../proxy/script";
+import { JUMP_COMMENT } from "../proxy/state";
 import {
     CONNTRACK_MAX_LIMITS, DEFAULT_CONNTRACK_MAX, DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, DEFAULT_TIME_WAIT_TIMEOUT_SECONDS, ESTABLISHED_TIMEOUT_LIMITS, ForwardingInput,
     ForwardingSpec, forwardingSpec, TIME_WAIT_TIMEOUT_LIMITS,
 } from "../proxy/spec";
 import { renderHealthAgent } from "../proxy/agent";
 import {
-    AGENT_PATH, AGENT_TIMER_NAME, AGENT_UNIT_NAME, SCRIPT_PATH, UNIT_NAME, USER_DATA_LIMIT_BYTES, renderUserData,
+    AGENT_PATH, AGENT_UNIT_NAME, SCRIPT_PATH, UNIT_NAME, USER_DATA_LIMIT_BYTES, renderUserData,
 } from "../proxy/userData";
 
 // ---------------------------------------------------------------------------------------------------------
@@ -178,8 +180,12 @@ function checkDocument(doc: string, spec: ForwardingSpec): void {
 // ---------------------------------------------------------------------------------------------------------
 // The script and the user-data
 
-const HEREDOC_START = "rules=$(cat <<'CRPROXY_RULES'\n";
-const HEREDOC_END = "CRPROXY_RULES\n)\n";
+const HEREDOC_START = "  cat <<CRPROXY_RULES\n";
+const HEREDOC_END = "CRPROXY_RULES\n}\n";
+
+/** renderRestoreDocument as the script embeds it: the healthy set's rules and the jump repairs as expansions. */
+const shellDocument = (spec: ForwardingSpec) =>
+    renderRestoreDocument(spec, ['$(destination_rules "$@")'], table => [`$(jump_repairs ${table})`]);
 
 /** The text between the heredoc markers, checking each marker occurs once. */
 function embeddedDocument(script: string): string {
@@ -202,6 +208,11 @@ function scriptSkeleton(script: string): string {
     s = replace(s, /^(#   destinations: )[^\n]*( \(same port as the listener, 1\/)[0-9]+( of new connections each\))$/m, "$1<D>$2<N>$3");
     s = replace(s, /^(#   listeners:    )[^\n]*$/m, "$1<P>");
     s = replace(s, /^(#   NAT ports:    )[^\n]*$/m, "$1<R>");
+    s = replace(s, /^(destinations=\()[^\n]*$/m, "$1<D>");
+    s = replace(s, /^(spec_id=)[0-9a-f]{16}$/m, "$1<ID>");
+    s = replace(s, /^(ports=\()[^\n]*$/m, "$1<P>");
+    s = replace(s, /^(probability=\()[^\n]*$/m, "$1<Q>");
+    s = replace(s, /(--mark )0x[0-9a-f]+\/0x[0-9a-f]+( --state)/, "$1<M>$2");
     s = replace(s, /^(setting net\.netfilter\.nf_conntrack_max )[^\n]*$/m, "$1<C>");
     s = replace(s, /^(setting net\.netfilter\.nf_conntrack_tcp_timeout_established )[^\n]*$/m, "$1<T>");
     s = replace(s, /^(setting net\.netfilter\.nf_conntrack_tcp_timeout_time_wait )[^\n]*$/m, "$1<W>");
@@ -224,7 +235,11 @@ function checkScriptData(script: string, spec: ForwardingSpec): void {
     assert.equal(line(/^setting net\.netfilter\.nf_conntrack_max ([^\n]*)$/m), String(spec.conntrackMax));
     assert.equal(line(/^setting net\.netfilter\.nf_conntrack_tcp_timeout_established ([^\n]*)$/m), String(spec.establishedTimeoutSeconds));
     assert.equal(line(/^setting net\.netfilter\.nf_conntrack_tcp_timeout_time_wait ([^\n]*)$/m), String(spec.timeWaitTimeoutSeconds));
+    assert.equal(line(/^destinations=\(([^\n]*)\)$/m), spec.destinations.join(" "));
+    assert.equal(line(/^ports=\(([^\n]*)\)$/m), spec.ports.join(" "));
+    assert.match(line(/^probability=\(([^\n]*)\)$/m), /^(\[[0-9]+\]=0\.[0-9]{10}( |$))*$/);
     for (const docLine of embeddedDocument(script).split("\n")) {
+        if (/^\$\((destination_rules "\$@"|jump_repairs (nat|filter))\)$/.test(docLine)) continue;
         // Letters come from the template (chain names, options); data adds only digits, dots, '-' and '/'.
         assert.match(docLine, /^[A-Za-z0-9 .:/"*[\]-]*$/, docLine);
         assert.notEqual(docLine, "CRPROXY_RULES");
@@ -238,6 +253,8 @@ function writtenFile(userData: string, file: string): string {
     const lines = userData.split("\n");
     const at = lines.indexOf(`  - path: ${file}`);
     assert.ok(at >= 0, `write_files has ${file}`);
+    const encoded = /^ {4}content: (\S+)$/.exec(lines[at + 4] ?? "");
+    if (lines[at + 3] === "    encoding: gz+b64" && encoded) return zlib.gunzipSync(Buffer.from(encoded[1], "base64")).toString("utf8");
     const content = lines.indexOf("    content: |", at);
     assert.ok(content > at);
     const out: string[] = [];
@@ -252,13 +269,18 @@ function writtenFile(userData: string, file: string): string {
 function userDataSkeleton(userData: string): string {
     let lines = userData.split("\n");
     for (const file of [SCRIPT_PATH, AGENT_PATH]) {
-        const content = lines.indexOf("    content: |", lines.indexOf(`  - path: ${file}`));
+        const at = lines.indexOf(`  - path: ${file}`);
+        if (lines[at + 3] === "    encoding: gz+b64") {
+            lines = [...lines.slice(0, at + 4), `<${file}>`, ...lines.slice(at + 5)];
+            continue;
+        }
+        const content = lines.indexOf("    content: |", at);
         assert.ok(content > 0);
         let end = content + 1;
         while (end < lines.length && (lines[end] === "" || lines[end].startsWith("      "))) end++;
         lines = [...lines.slice(0, content + 1), `<${file}>`, ...lines.slice(end)];
     }
-    return lines.join("\n");
+    return lines.map(l => l.replace(/^# (destinations|listeners): .*$/, "# $1: <DATA>")).join("\n");
 }
 
 /** cloud-init reads user-data as YAML; js-yaml (installed with @pulumi/eks) reads it back the same way. */
@@ -270,20 +292,22 @@ function checkUserData(userData: string, spec: ForwardingSpec): void {
     assert.equal(writtenFile(userData, SCRIPT_PATH), script, "the script, byte for byte");
     assert.equal(writtenFile(userData, AGENT_PATH), renderHealthAgent(spec), "the agent, byte for byte");
     const doc = yaml.load(userData) as {
-        packages: unknown; runcmd: unknown; write_files: Array<{ path: string; owner: string; permissions: string; content: string }>;
+        packages: unknown; runcmd: unknown; write_files: Array<{ path: string; owner: string; permissions: string; content: string; encoding?: string }>;
     };
     assert.deepEqual(Object.keys(doc).sort(), ["packages", "runcmd", "write_files"]);
-    assert.deepEqual(doc.packages, ["iptables-nft"]);
+    assert.deepEqual(doc.packages, ["iptables-nft", "conntrack-tools"]);
+    const text = (f: { content: string; encoding?: string }) =>
+        f.encoding === "gz+b64" ? zlib.gunzipSync(Buffer.from(f.content, "base64")).toString("utf8") : f.content;
     assert.deepEqual(doc.write_files.map(f => [f.path, f.owner, f.permissions]), [
         [SCRIPT_PATH, "root:root", "0755"],
         [AGENT_PATH, "root:root", "0755"],
-        ...[UNIT_NAME, AGENT_UNIT_NAME, AGENT_TIMER_NAME].map(unit => [`/etc/systemd/system/${unit}`, "root:root", "0644"]),
+        ...[UNIT_NAME, AGENT_UNIT_NAME].map(unit => [`/etc/systemd/system/${unit}`, "root:root", "0644"]),
     ]);
-    assert.equal(doc.write_files[0].content, script, "YAML reads back the script byte for byte");
-    assert.equal(doc.write_files[1].content, renderHealthAgent(spec), "YAML reads back the agent byte for byte");
+    assert.equal(text(doc.write_files[0]), script, "YAML reads back the script byte for byte");
+    assert.equal(text(doc.write_files[1]), renderHealthAgent(spec), "YAML reads back the agent byte for byte");
     for (const f of doc.write_files.slice(2)) assert.equal(f.content, writtenFile(userData, f.path));
     assert.deepEqual(doc.runcmd, [
-        ["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", UNIT_NAME], ["systemctl", "enable", "--now", AGENT_TIMER_NAME],
+        ["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", UNIT_NAME], ["systemctl", "enable", "--now", AGENT_UNIT_NAME],
     ]);
 }
 
@@ -387,7 +411,7 @@ function checkRendering(input: ForwardingInput): ForwardingSpec {
     checkDocument(doc, spec);
     const script = renderArtifact("script", input);
     assert.equal(script, renderForwardingScript(spec));
-    assert.equal(embeddedDocument(script), doc);
+    assert.equal(embeddedDocument(script), shellDocument(spec));
     assert.equal(scriptSkeleton(script), REFERENCE_SCRIPT_SKELETON, "data goes only where the template puts it");
     checkScriptData(script, spec);
     const userData = renderArtifact("user-data", input);
@@ -554,24 +578,28 @@ describe("the forwarding script", () => {
         assert.equal(result.status, 0, result.stderr);
     });
 
-    it("embeds exactly renderRestoreDocument's text in a quoted heredoc", () => {
-        assert.equal(embeddedDocument(script), renderRestoreDocument(spec));
+    it("embeds exactly renderRestoreDocument's text in a heredoc, with the healthy set's rules and the jump repairs as expansions", () => {
+        assert.equal(embeddedDocument(script), shellDocument(spec));
     });
 
-    it("hands bash exactly that document", () => {
-        const start = script.indexOf(HEREDOC_START);
-        const end = script.indexOf(HEREDOC_END) + HEREDOC_END.length;
-        const result = spawnSync("bash", ["--norc", "--noprofile"], { input: `${script.slice(start, end)}printf '%s' "$rules"\n`, encoding: "utf8" });
+    it("hands bash exactly that document for all destinations", () => {
+        const start = script.indexOf("\ndocument() {");
+        const end = script.indexOf(HEREDOC_END, start) + HEREDOC_END.length;
+        const rules = script.slice(script.indexOf("\ndestination_rules() {"), script.indexOf("\n}\n", script.indexOf("\ndestination_rules() {")) + 3);
+        const table = /^probability=\(.*\)$/m.exec(script)?.[0] ?? "";
+        const result = spawnSync("bash", ["--norc", "--noprofile"], {
+            input: `${table}${rules}${script.slice(start, end)}jump_repairs() { :; }\ndocument ${spec.destinations.join(" ")}\n`, encoding: "utf8",
+        });
         assert.equal(result.status, 0, result.stderr);
-        assert.equal(`${result.stdout}\n`, renderRestoreDocument(spec));
+        assert.equal(result.stdout, renderRestoreDocument(spec, undefined, () => [""]));
     });
 
     it("checks the rules before changing anything, then installs them without flushing", () => {
         assert.ok(script.startsWith("#!/bin/bash\n"));
         assert.match(script, /^set -euo pipefail$/m);
-        const test = script.indexOf("iptables-restore -w --test --noflush <<<\"$rules\"");
-        const install = script.indexOf("iptables-restore -w --noflush <<<\"$rules\"");
-        const firstSetting = script.indexOf("\nsetting ");
+        const test = script.indexOf('document "$@" | iptables-restore -w --test --noflush');
+        const install = script.indexOf('document "$@" | iptables-restore -w --noflush');
+        const firstSetting = script.indexOf("\n  settings || return 1");
         assert.ok(test > 0 && test < firstSetting && firstSetting < install, "test, then kernel settings, then install");
         assert.doesNotMatch(script, /iptables(-restore)?[^\n]* -(F|X|D|P|Z)\b|--flush|iptables-restore(?![^\n]*--noflush)[^\n]*<<</);
     });
@@ -589,11 +617,13 @@ describe("the forwarding script", () => {
         assert.match(tuned, /^setting net\.netfilter\.nf_conntrack_tcp_timeout_time_wait 120$/m);
     });
 
-    it("adds one commented jump from each builtin chain, first, only when missing", () => {
-        const jumps = script.split("\n").filter(l => l.startsWith("jump "));
-        assert.deepEqual(jumps, JUMPS.map(j => `jump ${j.table} ${j.from} ${j.to}`));
+    it("replaces every jump to our chains by one commented jump from each builtin chain, first, in the same transaction", () => {
         assert.deepEqual(JUMPS.map(j => `${j.table}/${j.from}`), ["nat/PREROUTING", "nat/POSTROUTING", "filter/FORWARD"]);
-        assert.match(script, new RegExp(`-C "\\$2" -m comment --comment ${JUMP_COMMENT} -j "\\$3" 2>/dev/null \\|\\|\\n\\s+iptables -w -t "\\$1" -I "\\$2" 1 -m comment --comment ${JUMP_COMMENT} -j "\\$3"`));
+        for (const table of ["nat", "filter"]) {
+            const inserts = JUMPS.filter(j => j.table === table).map(j => `'-I ${j.from} 1 -m comment --comment ${JUMP_COMMENT} -j ${j.to}'`);
+            assert.ok(script.includes(`    ${table}) printf '%s\\n' ${inserts.join(" ")} ;;\n`), table);
+        }
+        assert.match(script, /awk '\/\^-A \(PREROUTING\|INPUT\|FORWARD\|OUTPUT\|POSTROUTING\) \.\*-j CRPROXY-\[A-Z\]\+\$\/ \{ sub\(\/\^-A \/, "-D "\); print \}'/);
     });
 
     it("describes its data in the header", () => {
@@ -613,16 +643,14 @@ describe("the cloud-init user-data", () => {
     const spec = forwardingSpec(EXAMPLE);
     const userData = renderUserData(spec);
 
-    it("is cloud-config that writes the script, byte for byte, indented by 6 spaces", () => {
+    it("is cloud-config that writes the script byte for byte (gzipped, since the two programs exceed 16 KiB as text)", () => {
         assert.ok(userData.startsWith("#cloud-config\n"));
-        const script = renderForwardingScript(spec);
-        const indented = script.replace(/\n$/, "").split("\n").map(l => (l ? `      ${l}` : "")).join("\n");
-        assert.ok(userData.includes(`    content: |\n${indented}\n  - path: `));
-        assert.equal(writtenFile(userData, SCRIPT_PATH), script);
+        assert.equal(writtenFile(userData, SCRIPT_PATH), renderForwardingScript(spec));
+        assert.equal(writtenFile(userData, AGENT_PATH), renderHealthAgent(spec));
     });
 
     it("installs iptables-nft and enables a oneshot systemd unit that runs the script at every boot", () => {
-        assert.match(userData, /^packages:\n {2}- iptables-nft\n/m);
+        assert.match(userData, /^packages:\n {2}- iptables-nft\n {2}- conntrack-tools\n/m);
         const unit = writtenFile(userData, `/etc/systemd/system/${UNIT_NAME}`);
         assert.match(unit, /^Type=oneshot$/m);
         assert.match(unit, /^RemainAfterExit=yes$/m);
@@ -632,15 +660,10 @@ describe("the cloud-init user-data", () => {
         assert.match(userData, new RegExp(`^runcmd:\\n {2}- \\[systemctl, daemon-reload\\]\\n {2}- \\[systemctl, enable, --now, ${UNIT_NAME.replace(/\./g, "\\.")}\\]\\n`, "m"));
     });
 
-    it("runs the health agent from a timer, after the forwarding rules exist", () => {
+    it("runs the agent as a service after the forwarding rules (tests/agent.test.ts checks the unit)", () => {
         const unit = writtenFile(userData, `/etc/systemd/system/${AGENT_UNIT_NAME}`);
-        assert.match(unit, new RegExp(`^Requires=${UNIT_NAME}$`, "m"));
-        assert.match(unit, new RegExp(`^After=${UNIT_NAME}$`, "m"));
+        assert.match(unit, new RegExp(`^After=${UNIT_NAME} network-online\\.target$`, "m"));
         assert.match(unit, new RegExp(`^ExecStart=${AGENT_PATH}$`, "m"));
-        const timer = writtenFile(userData, `/etc/systemd/system/${AGENT_TIMER_NAME}`);
-        assert.match(timer, /^OnUnitActiveSec=10s$/m);
-        assert.match(timer, /^WantedBy=timers\.target$/m);
-        assert.match(userData, new RegExp(`^ {2}- \\[systemctl, enable, --now, ${AGENT_TIMER_NAME.replace(/\./g, "\\.")}\\]\\n$`, "m"));
     });
 
     it("stays within EC2's 16 KiB user-data limit for the largest input the renderer accepts", () => {

@@ -1,0 +1,427 @@
+// The agent lab (npm run test:lab): the rendered agent as a long-lived process in a proxy namespace, under a
+// steady stream of new connections with held ones, against dead destinations, drift, concurrency and
+// truncated files. Root only; with CI=true a missing root or tool fails instead of skipping.
+import * as assert from "node:assert/strict";
+import { ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { inNs, isRoot, sleep, startInNs } from "./exec";
+import { installedDestinations, isOurs, saveRules, sysctl } from "./netfilter";
+import { HOLD_PORT, LISTENER_PORTS, REPO_ROOT } from "./constants";
+import { toolEnv } from "./drivers";
+import { createLab, Lab } from "./lab";
+import { missingPrerequisites } from "./prerequisites";
+import { METRICS, METRICS_NAMESPACE } from "../proxy/agent";
+import { Rule, rulesOf, withoutCounters } from "../proxy/iptablesSave";
+
+const CI = process.env.CI === "true";
+const HOW_TO_RUN = "The agent lab needs root (network namespaces, netfilter): sudo npm run test:lab";
+const PORTS = [...LISTENER_PORTS, HOLD_PORT];
+const GROUP = "crp-lab-asg";
+const INSTANCE = "i-0123456789abcdef0";
+const REGION = "cn-northwest-1";
+const STREAM_TOOL = path.join(__dirname, "tools", "stream.ts");
+
+const figures: string[] = [];
+const report = (line: string) => {
+    figures.push(line);
+    console.log(`      ${line}`);
+};
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const seconds = (ms: number) => (ms / 1000).toFixed(2);
+
+/** Our chains, their rules and every jump to them, as iptables-save prints them: "the owned state". */
+const ours = (r: Rule) => isOurs(r) || (r.jump ?? "").startsWith("CRPROXY-");
+const owned = (ns: string) => saveRules(ns).flatMap(t => [`*${t.name}`,
+    ...t.chains.filter(c => c.name.startsWith("CRPROXY-")).map(c => `:${c.name}`), ...t.rules.filter(ours).map(r => r.line)]);
+/** The whole dump as comparable lines. */
+const dump = (ns: string) => withoutCounters(saveRules(ns));
+
+/** Polls until `done` holds; returns the milliseconds it took, or throws after timeoutMs. */
+function until(what: string, done: () => boolean, timeoutMs = 10_000): number {
+    const t0 = Date.now();
+    while (!done()) {
+        if (Date.now() - t0 > timeoutMs) throw new Error(`${what}: not after ${timeoutMs / 1000} s`);
+        sleep(25);
+    }
+    return Date.now() - t0;
+}
+
+/** A stand-in `aws` on PATH that records each call (arguments joined by \x1f) instead of sending it. */
+function awsStandIn(dir: string): string {
+    const bin = path.join(dir, "aws-bin");
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, "aws"), "#!/bin/bash\n{ printf '%s\\x1f' \"$@\"; printf '\\n'; } >>\"$CRP_AWS_RECORD\"\n", { mode: 0o755 });
+    return bin;
+}
+
+const recorded = (file: string) => fs.existsSync(file)
+    ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map(l => l.split("\x1f").filter(a => a !== "")) : [];
+
+interface Agent { pid: number; log: string; record: string; state: string }
+
+describe("proxy agent lab (network namespaces, root)", function () {
+    let lab: Lab | undefined;
+    let agent: Agent | undefined;
+    let script = "";
+    let agentText = "";
+    let awsBin = "";
+    const L = () => {
+        if (!lab) throw new Error("lab not up");
+        return lab;
+    };
+    const dests = () => L().state.publicAddresses.slice(0, 3);
+    const p0 = () => L().state.proxies[0];
+    const block = (address: string, add: boolean) =>
+        inNs(L().state.ns.nlb1, "iptables", ["-w", "-t", "raw", add ? "-I" : "-D", "PREROUTING", "-d", address, "-p", "tcp", "-j", "DROP"]);
+    const installed = () => installedDestinations(saveRules(p0().ns)).map(d => d.destination);
+    const agentLog = () => (agent ? fs.readFileSync(agent.log, "utf8") : "");
+
+    /** Writes a program and runs it in a namespace with a state directory of its own. */
+    const runProgram = (ns: string, text: string, name: string, state: string, args: string[] = [], env: NodeJS.ProcessEnv = {}) => {
+        const file = path.join(L().state.dir, `${name}.sh`);
+        fs.writeFileSync(file, text, { mode: 0o600 });
+        return inNs(ns, "bash", [file, ...args], { allowFailure: true, env: { ...process.env, CROSS_REGION_PROXY_STATE: state, ...env } });
+    };
+
+    const startAgent = (ns: string, name: string, env: NodeJS.ProcessEnv = {}): Agent => {
+        const dir = L().state.dir;
+        const file = path.join(dir, `${name}.sh`);
+        fs.writeFileSync(file, agentText, { mode: 0o600 });
+        const a = { log: path.join(dir, `${name}.log`), record: path.join(dir, `${name}-aws.log`), state: path.join(dir, `${name}-state`) };
+        const pid = startInNs(ns, "bash", [file], a.log, {
+            ...process.env, PATH: `${awsBin}:${process.env.PATH}`, CROSS_REGION_PROXY_STATE: a.state, CRP_AWS_RECORD: a.record,
+            CROSS_REGION_PROXY_GROUP: GROUP, CROSS_REGION_PROXY_INSTANCE_ID: INSTANCE, AWS_REGION: REGION,
+            CROSS_REGION_PROXY_METRICS_INTERVAL: "2", ...env,
+        });
+        return { pid, ...a };
+    };
+
+    before(function () {
+        if (!isRoot()) {
+            if (CI) throw new Error(`CI=true and not root: ${HOW_TO_RUN}`);
+            console.log(`\n  ${HOW_TO_RUN}\n  (skipping the agent lab; in CI, CI=true makes this a failure)\n`);
+            this.skip();
+        }
+        const missing = missingPrerequisites();
+        if (missing.length) {
+            if (CI) throw new Error(`the lab needs: ${missing.join("; ")}`);
+            this.skip();
+        }
+        lab = createLab({ proxies: 1 });
+        awsBin = awsStandIn(lab.state.dir);
+        script = lab.renderScript(dests(), [], PORTS);
+        agentText = lab.renderScript(dests(), [], PORTS, "agent");
+        lab.startHoldServer();
+    });
+
+    after(function () {
+        if (agent) try { process.kill(agent.pid, "SIGTERM"); } catch { /* gone */ }
+        lab?.destroy();
+        if (figures.length) console.log(`\n  Agent lab figures:\n${figures.map(f => `    ${f}`).join("\n")}\n`);
+    });
+
+    it("started alone on a proxy without our chains, installs the whole forwarding state within one interval", function () {
+        const ns = p0().ns;
+        assert.equal(owned(ns).filter(l => l.startsWith("-A")).length, 0, "nothing of ours before");
+        const t0 = Date.now();
+        agent = startAgent(ns, "agent-p0");
+        const ms = until("the agent installs the rules", () => installed().length === 3, 5000);
+        // Exactly what the forwarding script installs on a fresh namespace.
+        const reference = L().addNamespace("reference");
+        const r = runProgram(reference, script, "script-reference", path.join(L().state.dir, "reference-state"));
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(owned(ns), owned(reference));
+        assert.equal(sysctl(ns, "net.ipv4.ip_forward"), "1");
+        report(`bare proxy: the agent installed the whole forwarding state ${seconds(ms)} s after it started (interval 1 s), identical to the script's`);
+        assert.ok(Date.now() - t0 < 3000);
+    });
+
+    it("ejects a dead destination within 3 s and readmits it within 3 s, under >= 50 new connections/s with 220 held: 0 failures after ejection, 0 held connections reset", async function () {
+        const ns = p0().ns;
+        const stream = new StreamClient(L().state.ns.client, p0().inAddress, 80, 60, HOLD_PORT, 220);
+        const held = await stream.ready();
+        assert.ok(held.held >= 200, `held ${held.held}`);
+        const holders = heldDestinations(ns, held.ports);
+        const events: Array<{ dead: string; blocked: number; ejected: number; unblocked: number; readmitted: number }> = [];
+        let result: { attempts: number; failures: number[]; closed: number[] };
+        try {
+            await pause(3000);
+            for (let trial = 0; trial < 6; trial++) {
+                const dead = dests()[trial % 3];
+                const blocked = Date.now();
+                block(dead, true);
+                try {
+                    const ejected = blocked + until(`${dead} leaves`, () => !installed().includes(dead));
+                    await pause(2000);
+                    const unblocked = Date.now();
+                    block(dead, false);
+                    const readmitted = unblocked + until(`${dead} returns`, () => installed().includes(dead));
+                    events.push({ dead, blocked, ejected, unblocked, readmitted });
+                } catch (err) {
+                    block(dead, false);
+                    throw err;
+                }
+                await pause(2000);
+            }
+        } finally {
+            result = await stream.stop();
+        }
+        const ejects = events.map(e => e.ejected - e.blocked);
+        const readmits = events.map(e => e.readmitted - e.unblocked);
+        const perEvent = events.map(e => result.failures.filter(t => t >= e.blocked - 100 && t <= e.ejected).length);
+        const afterEjection = events.map(e => result.failures.filter(t => t > e.ejected && t < e.unblocked).length);
+        const duringReadmit = events.map(e => result.failures.filter(t => t >= e.unblocked && t <= e.readmitted + 2000).length);
+        const healthyReset = result.closed.filter(p => holders.get(p) !== undefined).length;
+        report(`eject (${events.length} trials, ${result.attempts} new connections at 60/s, ${held.held} held): ` +
+            `median ${seconds(median(ejects))} s, max ${seconds(Math.max(...ejects))} s; readmit: median ${seconds(median(readmits))} s, max ${seconds(Math.max(...readmits))} s`);
+        report(`failed new connections per ejection: [${perEvent.join(", ")}]; after ejection: [${afterEjection.join(", ")}]; ` +
+            `while readmitting: [${duringReadmit.join(", ")}]; held connections closed or reset: ${result.closed.length} of ${held.held} (${healthyReset} to destinations that stayed healthy)`);
+        for (const ms of [...ejects, ...readmits]) assert.ok(ms <= 3000, `${ms} ms > 3 s`);
+        assert.deepEqual(afterEjection, events.map(() => 0), "no new connection fails once the destination is out");
+        assert.deepEqual(duringReadmit, events.map(() => 0), "readmitting loses nothing");
+        assert.deepEqual(result.closed, [], "no held connection was reset");
+        assert.match(agentLog(), /stopped answering: out of rotation/);
+        assert.match(agentLog(), /forgot \d+ connection\(s\) to/);
+    });
+
+    it("a flapping destination (1 s dark, 1 s answering) causes at most one rewrite per 2-s window", async function () {
+        const flapping = dests()[1];
+        const rewrites = () => (agentLog().match(/destinations now/g) ?? []).length;
+        const before = rewrites();
+        const t0 = Date.now();
+        for (let i = 0; i < 10; i++) {
+            block(flapping, true);
+            await pause(1000);
+            block(flapping, false);
+            await pause(1000);
+        }
+        const window = (Date.now() - t0) / 1000;
+        const during = rewrites() - before;
+        until(`${flapping} back`, () => installed().includes(flapping));
+        report(`flapping ${flapping} (1 s dark / 1 s answering for ${window.toFixed(0)} s): ${during} rewrites of the destination chain`);
+        assert.ok(during <= Math.ceil(window / 2), `${during} rewrites in ${window} s`);
+    });
+
+    it("repairs each kind of drift within one interval, keeping its health decisions, and logs what differed", async function () {
+        const ns = p0().ns;
+        const clean = owned(ns);
+        const dead = dests()[2];
+        block(dead, true);
+        until(`${dead} leaves`, () => !installed().includes(dead));
+        await pause(1500);
+        const decided = owned(ns);
+        const foreignRestore = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT ACCEPT [0:0]",
+            "-A INPUT -i lo -j ACCEPT", "COMMIT", "*nat", ":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]",
+            ":POSTROUTING ACCEPT [0:0]", "COMMIT", ""].join("\n");
+        const drifts: Array<[string, () => void]> = [
+            ["iptables -t nat -F", () => inNs(ns, "iptables", ["-w", "-t", "nat", "-F"])],
+            ["CRPROXY-DESTINATIONS deleted", () => inNs(ns, "bash", ["-c",
+                "iptables -w -t nat -D CRPROXY-CONNECT -j CRPROXY-DESTINATIONS && iptables -w -t nat -F CRPROXY-DESTINATIONS && iptables -w -t nat -X CRPROXY-DESTINATIONS"])],
+            ["full iptables-restore of another ruleset (iptables.service)", () => inNs(ns, "iptables-restore", ["-w"], { input: foreignRestore })],
+            ["iptables -F", () => inNs(ns, "iptables", ["-w", "-F"])],
+            ["iptables -F -X, both tables", () => inNs(ns, "bash", ["-c", "iptables -w -F && iptables -w -X && iptables -w -t nat -F && iptables -w -t nat -X"])],
+            ["duplicate jumps", () => inNs(ns, "bash", ["-c",
+                "for i in 1 2; do iptables -w -t nat -A PREROUTING -m comment --comment cross-region-proxy -j CRPROXY-LISTENERS; done; iptables -w -I FORWARD 1 -m comment --comment cross-region-proxy -j CRPROXY-FORWARD"])],
+            ["net.ipv4.ip_forward=0", () => inNs(ns, "sysctl", ["-q", "-w", "net.ipv4.ip_forward=0"])],
+        ];
+        const times: string[] = [];
+        try {
+            for (const [what, drift] of drifts) {
+                const logBefore = agentLog().length;
+                drift();
+                let ms: number;
+                try {
+                    ms = until(`repair of '${what}'`, () => owned(ns).join("\n") === decided.join("\n") && sysctl(ns, "net.ipv4.ip_forward") === "1", 5000);
+                } catch (err) {
+                    const now = owned(ns);
+                    throw new Error(`${(err as Error).message}\nexpected, not found:\n${decided.filter(l => !now.includes(l)).join("\n")}\n` +
+                        `found, not expected:\n${now.filter(l => !decided.includes(l)).join("\n")}\nagent log:\n${agentLog().slice(-3000)}`);
+                }
+                // One interval, plus the pass's own time on 2 busy cores.
+                assert.ok(ms <= 2000, `${what}: repaired after ${ms} ms`);
+                await pause(300);
+                const said = agentLog().slice(logBefore);
+                assert.match(said, what.startsWith("net.") ? /set net\.ipv4\.ip_forward=1 \(was 0\)/ : /repairing the forwarding rules: (missing|unexpected) \[/, what);
+                assert.ok(!installed().includes(dead), `${what}: the repair keeps ${dead} out`);
+                for (const [table, chain] of [["nat", "PREROUTING"], ["nat", "POSTROUTING"], ["filter", "FORWARD"]]) {
+                    assert.equal(rulesOf(saveRules(ns), table, chain).filter(ours).length, 1, `${what}: exactly one jump in ${table}/${chain}`);
+                }
+                times.push(`${what}: ${seconds(ms)} s`);
+            }
+        } finally {
+            block(dead, false);
+        }
+        until(`${dead} returns`, () => installed().includes(dead));
+        assert.deepEqual(owned(ns), clean);
+        report(`repair (time from the drift to the owned state restored, polled every 25 ms): ${times.join("; ")}`);
+    });
+
+    it("sends its metrics to CloudWatch through the aws command every interval, in its namespace, per Auto Scaling group", function () {
+        const calls = recorded(agent?.record ?? "").filter(c => c[2] === "cloudwatch");
+        assert.ok(calls.length >= 5, `${calls.length} put-metric-data calls`);
+        const values: Record<string, number[]> = {};
+        for (const call of calls) {
+            assert.deepEqual(call.slice(0, 6), ["--region", REGION, "cloudwatch", "put-metric-data", "--namespace", METRICS_NAMESPACE]);
+            assert.equal(call[6], "--metric-data");
+            for (const m of JSON.parse(call[7]) as Array<{ MetricName: string; Value: number; Dimensions: unknown }>) {
+                assert.deepEqual(m.Dimensions, [{ Name: "AutoScalingGroupName", Value: GROUP }]);
+                (values[m.MetricName] ??= []).push(m.Value);
+            }
+        }
+        assert.deepEqual(Object.keys(values).sort(), Object.values(METRICS).sort());
+        assert.ok(values[METRICS.healthyDestinations].includes(3) && values[METRICS.healthyDestinations].includes(2));
+        assert.ok(values[METRICS.repairs].reduce((s, v) => s + v, 0) >= 7, `repairs ${values[METRICS.repairs]}`);
+        assert.ok(values[METRICS.conntrackCount].some(v => v > 200));
+        assert.ok(values[METRICS.conntrackMax].every(v => v === 262144));
+        report(`metrics: ${calls.length} put-metric-data calls recorded; healthy destinations seen ${[...new Set(values[METRICS.healthyDestinations])].join("/")}; ` +
+            `repairs sent ${values[METRICS.repairs].reduce((s, v) => s + v, 0)}; conntrack count up to ${Math.max(...values[METRICS.conntrackCount])}`);
+    });
+
+    it("fails open when no probe gets through (as with a full conntrack table), says so, and does not report itself unhealthy", async function () {
+        const ns = p0().ns;
+        const logBefore = agentLog().length;
+        // A full table drops every new packet, the probes' SYNs first; the table itself cannot be filled here
+        // (nf_conntrack_max is the host's, read-only in a namespace), so drop the probes as it would.
+        inNs(ns, "iptables", ["-w", "-t", "raw", "-I", "OUTPUT", "-p", "tcp", "-j", "DROP"]);
+        try {
+            await pause(5000);
+            const said = agentLog().slice(logBefore);
+            assert.match(said, /no destination answers: keeping all 3 in rotation \(fail open\); conntrack \d+\/262144 entries/);
+            assert.deepEqual(installed(), dests(), "all kept");
+            const calls = recorded(agent?.record ?? "");
+            const lastMetrics = JSON.parse(calls.filter(c => c[2] === "cloudwatch").pop()?.[7] ?? "[]") as Array<{ MetricName: string; Value: number }>;
+            assert.equal(lastMetrics.find(m => m.MetricName === METRICS.failOpen)?.Value, 1);
+            assert.equal(lastMetrics.find(m => m.MetricName === METRICS.healthyDestinations)?.Value, 0);
+            assert.ok(!calls.some(c => c.includes("set-instance-health")), "a dead NLB-1 is not the proxy's fault");
+            report(`fail open: probes dropped -> "${/no destination answers[^\n]*/.exec(said)?.[0]}"; all 3 kept; FailOpen=1, HealthyDestinations=0 sent; no set-instance-health`);
+        } finally {
+            inNs(ns, "iptables", ["-w", "-t", "raw", "-D", "OUTPUT", "-p", "tcp", "-j", "DROP"]);
+        }
+        until("back to normal", () => /fail open ends/.test(agentLog().slice(logBefore)));
+    });
+
+    it("reports the instance unhealthy to its Auto Scaling group when it cannot install its rules", async function () {
+        const ns = L().addNamespace("broken");
+        // A proxy whose iptables-restore is missing (a failed package install): a stand-in that fails.
+        const broken = path.join(L().state.dir, "broken-bin");
+        fs.mkdirSync(broken);
+        fs.writeFileSync(path.join(broken, "iptables-restore"), "#!/bin/bash\necho 'iptables-restore: not installed' >&2\nexit 127\n", { mode: 0o755 });
+        const a = startAgent(ns, "agent-broken", { PATH: `${broken}:${awsBin}:${process.env.PATH}`, CROSS_REGION_PROXY_UNHEALTHY_AFTER: "3" });
+        try {
+            const ms = until("set-instance-health", () => recorded(a.record).some(c => c.includes("set-instance-health")), 10_000);
+            await pause(2000);
+            const calls = recorded(a.record).filter(c => c.includes("set-instance-health"));
+            assert.deepEqual(calls, [["--region", REGION, "autoscaling", "set-instance-health", "--instance-id", INSTANCE,
+                "--health-status", "Unhealthy", "--no-should-respect-grace-period"]], "once");
+            assert.match(fs.readFileSync(a.log, "utf8"), /could not be installed in 3 passes: reporting i-0123456789abcdef0 unhealthy/);
+            report(`cannot install (iptables-restore fails): set-instance-health Unhealthy sent once, ${seconds(ms)} s after start with CROSS_REGION_PROXY_UNHEALTHY_AFTER=3 (default 30 passes)`);
+        } finally {
+            process.kill(a.pid, "SIGTERM");
+        }
+    });
+
+    it("20 concurrent runs (10 scripts, 10 agent passes) converge to exactly one clean run; a clean run removes duplicate jumps", async function () {
+        const ns = L().addNamespace("race");
+        const reference = L().addNamespace("race-ref");
+        const state = path.join(L().state.dir, "race-state");
+        const dir = L().state.dir;
+        fs.writeFileSync(path.join(dir, "race-script.sh"), script, { mode: 0o600 });
+        fs.writeFileSync(path.join(dir, "race-agent.sh"), agentText, { mode: 0o600 });
+        const runs = Array.from({ length: 20 }, (_, i) => new Promise<number>(resolve => {
+            const args = i % 2 ? [path.join(dir, "race-agent.sh"), "--once"] : [path.join(dir, "race-script.sh")];
+            const child = spawn("ip", ["netns", "exec", ns, "bash", ...args], { env: { ...process.env, CROSS_REGION_PROXY_STATE: state }, stdio: "ignore" });
+            child.on("exit", code => resolve(code ?? 1));
+        }));
+        const codes = await Promise.all(runs);
+        assert.deepEqual(codes, codes.map(() => 0));
+        assert.equal(runProgram(reference, script, "race-ref", path.join(dir, "race-ref-state")).status, 0);
+        assert.deepEqual(dump(ns), dump(reference), "exactly the state of one clean run");
+        // Duplicates left by an older version (or by hand) go at the next run.
+        inNs(ns, "bash", ["-c", "for i in 1 2 3; do iptables -w -t nat -A PREROUTING -m comment --comment cross-region-proxy -j CRPROXY-LISTENERS; iptables -w -A FORWARD -j CRPROXY-FORWARD; done"]);
+        assert.equal(runProgram(ns, script, "race-script-again", state).status, 0);
+        assert.deepEqual(dump(ns), dump(reference));
+        report("concurrency: 20 simultaneous runs (10 script, 10 agent --once) -> exit 0 each, iptables-save identical to one clean run; 6 planted duplicate jumps removed by the next run");
+    });
+
+    it("a file cut at any line boundary (script and agent) changes nothing and exits non-zero", function () {
+        const ns = L().addNamespace("truncated");
+        inNs(ns, "iptables", ["-w", "-A", "FORWARD", "-m", "comment", "--comment", "foreign", "-j", "ACCEPT"]);
+        const before = dump(ns);
+        const sysctls = () => ["net.ipv4.ip_forward", "net.netfilter.nf_conntrack_tcp_timeout_established"].map(k => sysctl(ns, k));
+        const settingsBefore = sysctls();
+        const summary: string[] = [];
+        for (const [name, text] of [["script", script], ["agent", agentText]] as const) {
+            const lines = text.split("\n").slice(0, -1).map(l => `${l}\n`);
+            const file = path.join(L().state.dir, `truncated-${name}.sh`);
+            const state = path.join(L().state.dir, `truncated-${name}-state`);
+            const codes = new Map<number, number>();
+            for (let k = 0; k < lines.length; k++) {
+                fs.writeFileSync(file, lines.slice(0, k).join(""), { mode: 0o600 });
+                const r = inNs(ns, "bash", [file, ...(name === "agent" ? ["--once"] : [])], { allowFailure: true, env: { ...process.env, CROSS_REGION_PROXY_STATE: state } });
+                codes.set(r.status, (codes.get(r.status) ?? 0) + 1);
+                // Only the empty file and the shebang alone can exit 0: bash runs nothing in them.
+                if (k >= 2) assert.notEqual(r.status, 0, `${name} cut after line ${k} exited 0`);
+                assert.ok(!fs.existsSync(state), `${name} cut after line ${k} created its state directory`);
+            }
+            assert.deepEqual(dump(ns), before, `${name}: iptables-save changed`);
+            assert.deepEqual(sysctls(), settingsBefore);
+            summary.push(`${name}: ${lines.length} prefixes, exit codes ${[...codes].map(([c, n]) => `${c} x${n}`).join(", ")}`);
+        }
+        report(`truncation at every line boundary: ${summary.join("; ")}; iptables-save and sysctls unchanged (prefixes of 0 and 1 line are empty or the shebang: bash exits 0 having run nothing)`);
+    });
+});
+
+function pause(ms: number): Promise<void> {
+    return new Promise(resolve => setTimeout(resolve, ms));
+}
+
+/** For each held connection's client port, the destination the proxy sent it to (from its conntrack). */
+function heldDestinations(ns: string, ports: number[]): Map<number, string> {
+    const wanted = new Set(ports);
+    const map = new Map<number, string>();
+    for (const line of inNs(ns, "conntrack", ["-L", "-p", "tcp", "--dport", String(HOLD_PORT)], { allowFailure: true }).stdout.split("\n")) {
+        const m = /sport=(\d+) dport=\d+ .*?src=(\S+) dst=\S+ sport=\d+ dport=\d+/.exec(line);
+        if (m && wanted.has(Number(m[1]))) map.set(Number(m[1]), m[2]);
+    }
+    return map;
+}
+
+/** lab/tools/stream.ts in a namespace, driven over stdin. */
+class StreamClient {
+    private readonly child: ChildProcessWithoutNullStreams;
+    private readonly lines: string[] = [];
+    private waiter?: () => void;
+
+    constructor(ns: string, host: string, port: number, rate: number, holdPort: number, hold: number) {
+        this.child = spawn("ip", ["netns", "exec", ns, process.execPath, "-r", require.resolve("ts-node/register/transpile-only"), STREAM_TOOL,
+            "--host", host, "--port", String(port), "--rate", String(rate), "--hold-port", String(holdPort), "--hold", String(hold)],
+        { cwd: REPO_ROOT, env: toolEnv(), stdio: ["pipe", "pipe", "pipe"] });
+        let buffer = "";
+        this.child.stdout.setEncoding("utf8");
+        this.child.stdout.on("data", (chunk: string) => {
+            buffer += chunk;
+            let i: number;
+            while ((i = buffer.indexOf("\n")) >= 0) {
+                this.lines.push(buffer.slice(0, i));
+                buffer = buffer.slice(i + 1);
+                this.waiter?.();
+            }
+        });
+        this.child.stderr.on("data", (d: Buffer) => process.stderr.write(`stream: ${d}`));
+    }
+
+    private async next<T>(): Promise<T> {
+        while (this.lines.length === 0) await new Promise<void>(resolve => { this.waiter = resolve; });
+        return JSON.parse(this.lines.shift() ?? "") as T;
+    }
+
+    ready(): Promise<{ held: number; ports: number[] }> {
+        return this.next();
+    }
+
+    stop(): Promise<{ attempts: number; failures: number[]; closed: number[] }> {
+        this.child.stdin.write("stop\n");
+        return this.next();
+    }
+}
