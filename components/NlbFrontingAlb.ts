@@ -14,6 +14,8 @@ export interface NlbFrontingAlbArgs {
     readonly ports: number[];
     /** A path the ALB forwards to httpbin whatever the Host header (see HttpbinOnEks). */
     readonly healthCheckPath: pulumi.Input<string>;
+    /** TCP idle timeout of every listener (AWS's default is 350 s). */
+    readonly idleTimeoutSeconds: pulumi.Input<number>;
     readonly zoneId: pulumi.Input<string>;
     /** Full DNS name of the alias record, e.g. nlbtoalb.<domainName>. */
     readonly recordName: pulumi.Input<string>;
@@ -74,6 +76,7 @@ export class NlbFrontingAlb extends pulumi.ComponentResource {
                 loadBalancerArn: nlb.arn,
                 port,
                 protocol: "TCP",
+                tcpIdleTimeoutSeconds: args.idleTimeoutSeconds,
                 defaultActions: [{ type: "forward", targetGroupArn: targets.arn }],
             }, { parent: this, dependsOn: [attachment] });
             unhealthyTargetsAlarm(`${name}-${port}-unhealthy`, nlb, targets, args.alarmTopicArn, this);

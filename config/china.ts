@@ -1,14 +1,14 @@
 // Settings of the `china` stack: where the proxies forward to, how big the fleet is, and the edge.
 import * as pulumi from "@pulumi/pulumi";
 import { ForwardingSettings, forwardingSettings } from "../proxy/spec";
-import { optionalZoneId } from "./global";
+import { NLB_IDLE_TIMEOUT, optionalZoneId } from "./global";
 import { Partition, partitionOf, requireRegion } from "./partition";
 import {
     ConfigSource, optionalBoolean, optionalInteger, optionalList, optionalString, optionalTopicArn, qualified, rejectUnknownKeys,
     requireString,
 } from "./reader";
 import {
-    InvalidValueError, isAcmCertificateArn, printable, requireDestinations, requireDomainName, requireInstanceType, requireLabel, requireOrderedSizes,
+    InvalidValueError, isAcmCertificateArn, printable, requireDestinations, requireInteger, requireDomainName, requireInstanceType, requireLabel, requireOrderedSizes,
     requirePortRange, requirePorts, requirePrivateCidr,
 } from "./validate";
 
@@ -74,7 +74,7 @@ export function parseChinaConfig(source: ConfigSource, region: string | undefine
     const desiredSize = optionalInteger(source, "proxyDesiredSize", 2, 1, 100);
     const maxSize = optionalInteger(source, "proxyMaxSize", 4, 1, 100);
     requireOrderedSizes([qualified("proxyMinSize"), qualified("proxyDesiredSize"), qualified("proxyMaxSize")], [minSize, desiredSize, maxSize]);
-    const idleTimeoutSeconds = optionalInteger(source, "proxyIdleTimeoutSeconds", 350, 60, 6000);
+    const idleTimeoutSeconds = optionalInteger(source, "proxyIdleTimeoutSeconds", NLB_IDLE_TIMEOUT.default, NLB_IDLE_TIMEOUT.min, NLB_IDLE_TIMEOUT.max);
     const natPorts = optionalString(source, "proxyNatPorts");
     const forwarding = forwardingSettings({
         natPorts: natPorts === undefined ? undefined : requirePortRange(qualified("proxyNatPorts"), natPorts),
@@ -161,4 +161,46 @@ function parseEdge(source: ConfigSource, partition: Partition): EdgeConfig | und
         throw new InvalidValueError(qualified("cloudfrontPrivateKey"), "is required with cloudfrontCertificateBody: set it as a secret, 'pulumi config set --secret cloudfrontPrivateKey < key.pem'");
     }
     return { recordName, certificate: { kind: "iam-upload", body, chain, privateKey } };
+}
+
+/** What the china stack reads from the global stack, checked before it declares anything. */
+export interface GlobalStackInputs {
+    readonly destinations: string[];
+    /** NLB-1's TCP idle timeout: a flow idle longer dies there, whatever the proxies allow. */
+    readonly nlbIdleTimeoutSeconds: number;
+}
+
+/**
+ * The global stack's outputs `nlbPublicIps` and `nlbIdleTimeoutSeconds`, checked with the rules of
+ * destinationIps and proxyIdleTimeoutSeconds; a bad global stack fails here, naming the output and the stack.
+ */
+export function parseGlobalStackOutputs(stack: string, outputs: Record<string, unknown>, proxyIdleTimeoutSeconds: number): GlobalStackInputs {
+    const output = (name: string) => `output ${name} of stack ${stack}`;
+    const fix = "run 'pulumi up' on the global stack first, check cross-region-proxy:globalStack, or set cross-region-proxy:destinationIps";
+    const ips = outputs.nlbPublicIps;
+    if (ips === undefined || ips === null) {
+        throw new InvalidValueError(output("nlbPublicIps"), `is missing: ${fix}`);
+    }
+    if (!Array.isArray(ips)) {
+        throw new InvalidValueError(output("nlbPublicIps"), `expected a list of IPv4 addresses, got ${typeof ips}: ${fix}`);
+    }
+    if (ips.length === 0) {
+        throw new InvalidValueError(output("nlbPublicIps"), `is empty: ${fix}`);
+    }
+    const destinations = requireDestinations(output("nlbPublicIps"), ips);
+    const idle = outputs.nlbIdleTimeoutSeconds;
+    if (idle === undefined || idle === null) {
+        throw new InvalidValueError(output("nlbIdleTimeoutSeconds"), "is missing: run 'pulumi up' on the global stack (it publishes NLB-1's idle timeout since this version)");
+    }
+    const nlbIdleTimeoutSeconds = requireInteger(output("nlbIdleTimeoutSeconds"), idle, NLB_IDLE_TIMEOUT.min, NLB_IDLE_TIMEOUT.max);
+    requireIdleWithin(proxyIdleTimeoutSeconds, nlbIdleTimeoutSeconds, stack);
+    return { destinations, nlbIdleTimeoutSeconds };
+}
+
+/** The proxies (and NLB-2) must not keep a flow idle longer than NLB-1 does: NLB-1 would drop it first. */
+export function requireIdleWithin(proxyIdleTimeoutSeconds: number, nlbIdleTimeoutSeconds: number, stack: string): void {
+    if (proxyIdleTimeoutSeconds > nlbIdleTimeoutSeconds) {
+        throw new InvalidValueError(qualified("proxyIdleTimeoutSeconds"),
+            `${proxyIdleTimeoutSeconds} s is above NLB-1's idle timeout (${nlbIdleTimeoutSeconds} s, output nlbIdleTimeoutSeconds of stack ${stack}): idle flows would die at NLB-1 first; lower it, or raise cross-region-proxy:nlbIdleTimeoutSeconds in the global stack`);
+    }
 }

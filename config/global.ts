@@ -39,6 +39,8 @@ export interface GlobalConfig {
     readonly lbControllerChartVersion: string;
     /** NLB-1 listener ports; each must be an ALB listener port (80, 443). */
     readonly listenerPorts: number[];
+    /** NLB-1's TCP idle timeout; the china stack keeps its proxies' at or below it. */
+    readonly nlbIdleTimeoutSeconds: number;
     /** SNS topic the alarms notify. */
     readonly alarmTopicArn?: string;
 }
@@ -47,10 +49,13 @@ export const GLOBAL_KEYS = [
     "role", "domainName", "cnDomainName", "hostedZoneId", "cnHostedZoneId", "cnCertificateArn", "vpcCidr",
     "availabilityZoneCount", "existingVpc", "clusterName", "kubernetesVersion", "nodeInstanceType", "nodeMinSize",
     "nodeDesiredSize", "nodeMaxSize", "httpbinImage", "httpbinReplicas", "lbControllerChartVersion", "listenerPorts",
-    "alarmTopicArn",
+    "nlbIdleTimeoutSeconds", "alarmTopicArn",
 ] as const;
 
 export const ALB_LISTENER_PORTS = [80, 443] as const;
+
+/** The TCP idle timeout NLBs take (seconds), and AWS's default: NLB-1's, NLB-2's and the proxies'. */
+export const NLB_IDLE_TIMEOUT = { min: 60, max: 6000, default: 350 } as const;
 
 const IMAGE = /^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$/;
 
@@ -108,6 +113,7 @@ export function parseGlobalConfig(source: ConfigSource, region: string | undefin
         httpbinReplicas: optionalInteger(source, "httpbinReplicas", 2, 2, 50),
         lbControllerChartVersion: matching(source, "lbControllerChartVersion", "1.13.4", /^[0-9]+\.[0-9]+\.[0-9]+$/),
         listenerPorts,
+        nlbIdleTimeoutSeconds: optionalInteger(source, "nlbIdleTimeoutSeconds", NLB_IDLE_TIMEOUT.default, NLB_IDLE_TIMEOUT.min, NLB_IDLE_TIMEOUT.max),
         alarmTopicArn: optionalTopicArn(source, checkedRegion),
     };
 }

@@ -1,6 +1,6 @@
 // The `china` stack: the proxy fleet behind NLB-2, forwarding to NLB-1's addresses, and CloudFront.
 import * as pulumi from "@pulumi/pulumi";
-import { ChinaConfig } from "../config/china";
+import { ChinaConfig, GlobalStackInputs, parseGlobalStackOutputs } from "../config/china";
 import { CloudfrontEdge } from "../components/CloudfrontEdge";
 import { IptablesProxyFleet } from "../components/IptablesProxyFleet";
 import { Network } from "../components/Network";
@@ -15,22 +15,20 @@ export interface ChinaOutputs {
     edgeUrl: pulumi.Output<string | null>;
 }
 
-/** NLB-1's public addresses as the global stack published them; a clear error when they are missing. */
-export function globalStackDestinations(globalStack: string): pulumi.Output<string[]> {
+/**
+ * The global stack's outputs this stack builds on, read and checked before anything else is declared:
+ * a bad global stack fails the update with nothing half-built (a StackReference is no cloud resource).
+ */
+export async function readGlobalStack(globalStack: string, proxyIdleTimeoutSeconds: number): Promise<GlobalStackInputs> {
     const reference = new pulumi.StackReference(globalStack);
-    // requireOutput fails on a missing output, naming the stack and the output; an empty or malformed one
-    // fails here, with what to do about it.
-    return reference.requireOutput("nlbPublicIps").apply(ips => {
-        if (!Array.isArray(ips) || ips.length === 0) {
-            throw new Error(`stack ${globalStack} has an empty nlbPublicIps output: run 'pulumi up' on the global stack first, check cross-region-proxy:globalStack, or set cross-region-proxy:destinationIps`);
-        }
-        return ips as string[];
-    });
+    const outputs = Object.fromEntries(await Promise.all(["nlbPublicIps", "nlbIdleTimeoutSeconds"]
+        .map(async name => [name, await reference.getOutputValue(name)] as const)));
+    return parseGlobalStackOutputs(globalStack, outputs, proxyIdleTimeoutSeconds);
 }
 
-export function chinaStack(config: ChinaConfig): ChinaOutputs {
-    const destinations = "ips" in config.destinations ? pulumi.output(config.destinations.ips)
-        : globalStackDestinations(config.destinations.globalStack);
+export async function chinaStack(config: ChinaConfig): Promise<ChinaOutputs> {
+    const destinations = "ips" in config.destinations ? config.destinations.ips
+        : (await readGlobalStack(config.destinations.globalStack, config.idleTimeoutSeconds)).destinations;
     const network = new Network("china", {
         cidrBlock: config.vpcCidr,
         availabilityZoneCount: config.availabilityZoneCount,
@@ -65,7 +63,7 @@ export function chinaStack(config: ChinaConfig): ChinaOutputs {
     });
 
     return {
-        destinationIps: destinations,
+        destinationIps: pulumi.output(destinations),
         proxyNlbDnsName: fleet.nlbDnsName,
         proxyUrl: fleet.url,
         cloudfrontDomainName: edge ? edge.domainName : pulumi.output(null),

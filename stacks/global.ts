@@ -13,6 +13,8 @@ export interface GlobalOutputs {
     albArn: pulumi.Output<string>;
     httpbinUrl: pulumi.Output<string>;
     nlbUrl: pulumi.Output<string>;
+    /** The china stack keeps its proxies' idle timeout at or below it. */
+    nlbIdleTimeoutSeconds: pulumi.Output<number>;
 }
 
 export function globalStack(config: GlobalConfig): GlobalOutputs {
@@ -58,6 +60,7 @@ export function globalStack(config: GlobalConfig): GlobalOutputs {
         subnetIds: network.publicSubnetIds,
         albArn: httpbin.albArn,
         ports: config.listenerPorts,
+        idleTimeoutSeconds: config.nlbIdleTimeoutSeconds,
         healthCheckPath: HEALTH_CHECK_PATH,
         zoneId,
         recordName: `nlbtoalb.${config.domainName}`,
@@ -71,5 +74,6 @@ export function globalStack(config: GlobalConfig): GlobalOutputs {
         albArn: httpbin.albArn,
         httpbinUrl: httpbin.httpbinUrl,
         nlbUrl: nlb.url,
+        nlbIdleTimeoutSeconds: pulumi.output(config.nlbIdleTimeoutSeconds),
     };
 }

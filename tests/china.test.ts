@@ -3,11 +3,14 @@
 import * as assert from "node:assert/strict";
 import { ALL_VIEWER_POLICY_ID, CACHING_DISABLED_POLICY_ID } from "../components/CloudfrontEdge";
 import { DeclaredResource, autoName } from "../offline/mocks";
-import { OfflineRun, runStack } from "../offline/run";
+import { OfflineRun, OfflineRunError, runStack } from "../offline/run";
 import { renderArtifact } from "../proxy/render";
 import { one, ofType, strings } from "./stackHelpers";
 
 const NLB1 = ["198.51.100.7", "203.0.113.10", "203.0.113.11"];
+/** What the global stack publishes, as its StackReference reads it. */
+const GLOBAL_OUTPUTS = { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: 350 };
+const GLOBAL_STACK = "organization/cross-region-proxy/global";
 const PEM = "-----BEGIN CERTIFICATE-----\nMIIBmockmockmock\n-----END CERTIFICATE-----";
 const SECRET_KEY = "-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n-----END PRIVATE KEY-----";
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -36,7 +39,7 @@ for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"]
         before(async () => {
             run = await runStack("china", {
                 overrides,
-                stackOutputs: { nlbPublicIps: NLB1 },
+                stackOutputs: GLOBAL_OUTPUTS,
                 secretKeys: ["cross-region-proxy:cloudfrontPrivateKey"],
             });
             resources = run.resources;
@@ -166,7 +169,7 @@ for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"]
 describe("china stack alarms (mocked)", () => {
     it("alarms on unhealthy proxies behind each NLB-2 target group, notifying the configured topic", async () => {
         const topic = "arn:aws-cn:sns:cn-northwest-1:123456789012:proxy-alarms";
-        const run = await runStack("china", { overrides: { "cross-region-proxy:alarmTopicArn": topic }, stackOutputs: { nlbPublicIps: NLB1 } });
+        const run = await runStack("china", { overrides: { "cross-region-proxy:alarmTopicArn": topic }, stackOutputs: GLOBAL_OUTPUTS });
         for (const port of [80, 443]) {
             const alarm = one(run.resources, "aws:cloudwatch/metricAlarm:MetricAlarm", `proxy-${port}-unhealthy`);
             assert.equal(alarm.inputs.metricName, "UnHealthyHostCount");
@@ -185,25 +188,35 @@ describe("china stack destinations (mocked)", () => {
         assert.equal(userData(run.resources), renderArtifact("user-data", { destinations: ["192.0.2.1", "192.0.2.2"], ports: [80, 443] }));
     });
 
-    it("fails, naming the stack and the output, when the global stack has no nlbPublicIps", async () => {
-        await assert.rejects(runStack("china", { stackOutputs: {} }),
-            /Required output 'nlbPublicIps' does not exist on stack 'organization\/cross-region-proxy\/global'/);
-    });
-
-    it("fails, saying what to do, when nlbPublicIps is empty", async () => {
-        await assert.rejects(runStack("china", { stackOutputs: { nlbPublicIps: [] } }),
-            /stack organization\/cross-region-proxy\/global has an empty nlbPublicIps output: run 'pulumi up' on the global stack first/);
-    });
-
-    it("fails on an nlbPublicIps output that is not a list of addresses", async () => {
-        await assert.rejects(runStack("china", { stackOutputs: { nlbPublicIps: ["203.0.113.10", "not-an-ip"] } }),
-            /nlbPublicIps \(destinations of the proxies\): 'not-an-ip' is not an IPv4 address/);
-    });
+    // A bad global stack must leave no half-built china stack: the outputs are checked before anything
+    // is declared but the StackReference (no cloud resource).
+    const badOutputs: Array<[string, Record<string, unknown>, string, RegExp]> = [
+        ["shell characters", { nlbPublicIps: ["203.0.113.10", "$(reboot)"] }, "nlbPublicIps", /'\$\(reboot\)' is not an IPv4 address/],
+        ["an IPv6 address", { nlbPublicIps: ["2001:db8::1"] }, "nlbPublicIps", /'2001:db8::1' is not an IPv4 address/],
+        ["a CIDR", { nlbPublicIps: ["203.0.113.0/24"] }, "nlbPublicIps", /'203\.0\.113\.0\/24' is not an IPv4 address/],
+        ["an empty list", { nlbPublicIps: [] }, "nlbPublicIps", /is empty: run 'pulumi up' on the global stack first/],
+        ["not a list", { nlbPublicIps: "203.0.113.10" }, "nlbPublicIps", /expected a list of IPv4 addresses, got string/],
+        ["no nlbPublicIps", {}, "nlbPublicIps", /is missing: run 'pulumi up' on the global stack first/],
+        ["no nlbIdleTimeoutSeconds", { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: undefined }, "nlbIdleTimeoutSeconds", /is missing: run 'pulumi up' on the global stack/],
+        ["an idle timeout below the proxies'", { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: 120 }, "proxyIdleTimeoutSeconds", /350 s is above NLB-1's idle timeout \(120 s/],
+    ];
+    for (const [shape, outputs, output, gist] of badOutputs) {
+        it(`fails on a global stack with ${shape}, naming the output and the stack, before any AWS resource`, async () => {
+            const error = await runStack("china", { stackOutputs: { nlbIdleTimeoutSeconds: 350, ...outputs } }).then(
+                () => assert.fail("the run must fail"), (err: unknown) => err);
+            assert.ok(error instanceof OfflineRunError, String(error));
+            const named = output === "proxyIdleTimeoutSeconds" ? "cross-region-proxy:proxyIdleTimeoutSeconds" : `output ${output} of stack ${GLOBAL_STACK}`;
+            assert.ok(error.message.startsWith(`${named}: `), error.message);
+            assert.match(error.message, gist);
+            assert.ok(error.message.includes(GLOBAL_STACK), "names the global stack");
+            assert.deepEqual(error.resources.filter(r => r.type.startsWith("aws:")).map(r => r.type), [], "no AWS resource is registered");
+        });
+    }
 
     it("writes no Route 53 record and looks up no zone when the china domain's DNS is managed elsewhere", async () => {
         const run = await runStack("china", {
             overrides: { ...china, "cross-region-proxy:manageDnsRecords": "false" },
-            stackOutputs: { nlbPublicIps: NLB1 },
+            stackOutputs: GLOBAL_OUTPUTS,
             secretKeys: ["cross-region-proxy:cloudfrontPrivateKey"],
         });
         assert.equal(ofType(run.resources, "aws:route53/record:Record").length, 0);
@@ -212,7 +225,7 @@ describe("china stack destinations (mocked)", () => {
     });
 
     it("creates no CloudFront distribution and outputs null when CloudFront is disabled", async () => {
-        const run = await runStack("china", { stackOutputs: { nlbPublicIps: NLB1 } });
+        const run = await runStack("china", { stackOutputs: GLOBAL_OUTPUTS });
         assert.equal(ofType(run.resources, "aws:cloudfront/distribution:Distribution").length, 0);
         assert.equal(ofType(run.resources, "aws:iam/serverCertificate:ServerCertificate").length, 0);
         assert.equal(run.outputs.cloudfrontDomainName, null);

@@ -1,9 +1,7 @@
 // Pure tests of the stack config parsers (config/index.ts, global.ts, china.ts) over a plain-object
 // source: no Pulumi mocks, no engine. Every invalid case names its key and says what to write instead.
 import { strict as assert } from "node:assert";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { createRequire } from "node:module";
+import { readStackConfig } from "../offline/run";
 import * as pulumi from "@pulumi/pulumi";
 import { parseRole } from "../config";
 import { CHINA_KEYS, ChinaConfig, parseChinaConfig } from "../config/china";
@@ -40,15 +38,14 @@ const PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUexample\n-----END 
 const PEM_CHAIN = `${PEM}${PEM}`;
 const KEY = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49example\n-----END PRIVATE KEY-----\n";
 
-/** The stack file's `cross-region-proxy:*` values, as Pulumi hands them to the program. */
+/** The stack file's `cross-region-proxy:*` values, read as the plan reads them (the one stack-file reader). */
 function stackFileValues(file: string): { region?: string; values: Values } {
-    const yaml = createRequire(__filename)("js-yaml") as { load(text: string): unknown };
-    const doc = yaml.load(fs.readFileSync(path.join(__dirname, "..", file), "utf8")) as { config: Record<string, unknown> };
+    const { values: config } = readStackConfig(file.replace(/^Pulumi\.|\.yaml$/g, ""));
     const values: Values = {};
-    for (const [k, v] of Object.entries(doc.config)) {
-        if (k.startsWith(`${NAMESPACE}:`)) values[k.slice(NAMESPACE.length + 1)] = v as string;
+    for (const [k, v] of Object.entries(config)) {
+        if (k.startsWith(`${NAMESPACE}:`)) values[k.slice(NAMESPACE.length + 1)] = v;
     }
-    return { region: doc.config["aws:region"] as string | undefined, values };
+    return { region: config["aws:region"], values };
 }
 
 describe("parseRole", () => {
@@ -87,6 +84,7 @@ describe("parseGlobalConfig", () => {
             httpbinReplicas: 2,
             lbControllerChartVersion: "1.13.4",
             listenerPorts: [80, 443],
+            nlbIdleTimeoutSeconds: 350,
             alarmTopicArn: undefined,
         };
         assert.deepStrictEqual(parseGlobal(), expected);
