@@ -36,6 +36,8 @@ export interface ChinaConfig {
     readonly availabilityZoneCount: number;
     readonly proxyRecordName: string;
     readonly instanceType: string;
+    /** The proxies' AMI, pinned; undefined: the latest Amazon Linux 2023, read once at creation. */
+    readonly amiId?: string;
     readonly minSize: number;
     readonly desiredSize: number;
     readonly maxSize: number;
@@ -55,7 +57,7 @@ export const CHINA_KEYS = [
     "proxyRecordName", "proxyInstanceType", "proxyMinSize", "proxyDesiredSize", "proxyMaxSize", "proxyListenerPorts",
     "proxyIdleTimeoutSeconds", "proxyNatPorts", "proxyConntrackMax", "cloudfrontEnabled", "cloudfrontRecordName",
     "cloudfrontAcmCertificateArn", "cloudfrontIamCertificateId", "cloudfrontCertificateBody", "cloudfrontCertificateChain",
-    "cloudfrontPrivateKey", "alarmTopicArn",
+    "cloudfrontPrivateKey", "alarmTopicArn", "proxyAmiId",
 ] as const;
 
 const STACK_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
@@ -96,6 +98,7 @@ export function parseChinaConfig(source: ConfigSource, region: string | undefine
         availabilityZoneCount: optionalInteger(source, "availabilityZoneCount", 2, 2, 6),
         proxyRecordName: requireLabel(qualified("proxyRecordName"), optionalString(source, "proxyRecordName") ?? "test"),
         instanceType,
+        amiId: optionalAmiId(source),
         minSize,
         desiredSize,
         maxSize,
@@ -203,4 +206,12 @@ export function requireIdleWithin(proxyIdleTimeoutSeconds: number, nlbIdleTimeou
         throw new InvalidValueError(qualified("proxyIdleTimeoutSeconds"),
             `${proxyIdleTimeoutSeconds} s is above NLB-1's idle timeout (${nlbIdleTimeoutSeconds} s, output nlbIdleTimeoutSeconds of stack ${stack}): idle flows would die at NLB-1 first; lower it, or raise cross-region-proxy:nlbIdleTimeoutSeconds in the global stack`);
     }
+}
+
+function optionalAmiId(source: ConfigSource): string | undefined {
+    const value = optionalString(source, "proxyAmiId");
+    if (value !== undefined && !/^ami-([0-9a-f]{8}|[0-9a-f]{17})$/.test(value)) {
+        throw new InvalidValueError(qualified("proxyAmiId"), `expected an AMI id such as ami-0123456789abcdef0 (Amazon Linux 2023, the architecture of proxyInstanceType), got '${printable(value)}'`);
+    }
+    return value;
 }

@@ -12,7 +12,15 @@ export interface DeclaredResource {
     readonly custom: boolean;
     /** URNs of the resources this one depends on (explicitly or through the outputs in its inputs). */
     readonly dependencies: readonly string[];
+    /** Input names whose changes the engine would ignore (the ignoreChanges option). */
+    readonly ignoreChanges: readonly string[];
     inputs: Record<string, any>;
+}
+
+/** A data-source lookup (invoke) the program made, with its inputs. */
+export interface Invoke {
+    readonly token: string;
+    readonly inputs: Record<string, any>;
 }
 
 export interface MockWorld {
@@ -57,7 +65,11 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, worl
         case "aws:ec2/launchTemplate:LaunchTemplate":
             return { ...inputs, arn, latestVersion: 1 };
         case "aws:cloudfront/distribution:Distribution":
-            return { ...inputs, arn, domainName: `d111111abcdef8.cloudfront.${world.region.startsWith("cn-") ? "cn" : "net"}` };
+            // CloudFront's alias zone differs in China (Route 53 developer guide, AliasTarget HostedZoneId).
+            return {
+                ...inputs, arn, domainName: `d111111abcdef8.cloudfront.${world.region.startsWith("cn-") ? "cn" : "net"}`,
+                hostedZoneId: world.region.startsWith("cn-") ? "Z3RFFRIM2A3IF5" : "Z2FDTNDATAQYW2",
+            };
         case "aws:iam/serverCertificate:ServerCertificate":
             return { ...inputs, arn, name: `${name}-mock` };
         case "eks:index:Cluster":
@@ -89,10 +101,12 @@ function fakeCall(token: string, inputs: Record<string, any>, world: MockWorld):
 
 /**
  * Installs the mocks for one run of the program (stack name, region, referenced outputs) and returns
- * the list that fills with every resource declared, components included, with its parent's URN.
+ * the lists that fill with every resource declared, components included, with its parent's URN, and
+ * every data-source lookup made.
  */
-export async function installMocks(project: string, stack: string, world: MockWorld): Promise<DeclaredResource[]> {
+export async function installMocks(project: string, stack: string, world: MockWorld): Promise<{ declared: DeclaredResource[]; invokes: Invoke[] }> {
     const declared: DeclaredResource[] = [];
+    const invokes: Invoke[] = [];
     let serial = 0;
     await pulumi.runtime.setMocks({
         newResource: args => {
@@ -103,11 +117,17 @@ export async function installMocks(project: string, stack: string, world: MockWo
             const id = args.custom ? `${args.name}-id` : undefined;
             return { id, state: fakeState(args.type, args.name, args.inputs, world, serial++) };
         },
-        call: args => fakeCall(args.token, args.inputs, world),
+        call: args => {
+            invokes.push({ token: args.token, inputs: args.inputs });
+            return fakeCall(args.token, args.inputs, world);
+        },
     }, project, stack, false);
     // The mocks API does not pass the parent to newResource: read it off the request on its way in,
     // both for resources the program creates and for those it reads (a StackReference).
-    type Request = { getParent(): string; getType(): string; getName(): string; getCustom?(): boolean; getDependenciesList?(): string[] };
+    type Request = {
+        getParent(): string; getType(): string; getName(): string; getCustom?(): boolean; getDependenciesList?(): string[];
+        getIgnorechangesList?(): string[];
+    };
     type Handler = (req: Request, cb: unknown) => Promise<void>;
     const monitor = pulumi.runtime.getMonitor() as unknown as {
         registerResource: Handler;
@@ -125,10 +145,11 @@ export async function installMocks(project: string, stack: string, world: MockWo
                 parent: parent || undefined,
                 custom: req.getCustom ? req.getCustom() : true,
                 dependencies: req.getDependenciesList ? req.getDependenciesList() : [],
+                ignoreChanges: req.getIgnorechangesList ? req.getIgnorechangesList() : [],
                 inputs: {},
             });
             return original(req, cb);
         };
     }
-    return declared;
+    return { declared, invokes };
 }

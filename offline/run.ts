@@ -1,7 +1,7 @@
 // Runs the real program (index.ts) under the offline mocks with the values of a stack file.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { DeclaredResource, installMocks } from "./mocks";
+import { DeclaredResource, Invoke, installMocks } from "./mocks";
 import { StackConfig, readStackFile } from "./stackFile";
 
 export const PROJECT = "cross-region-proxy";
@@ -15,7 +15,10 @@ export function readStackConfig(stack: string, file = path.join(ROOT, `Pulumi.${
 export interface OfflineRun {
     readonly stack: string;
     readonly resources: DeclaredResource[];
+    readonly invokes: Invoke[];
     readonly outputs: Record<string, unknown>;
+    /** The config the program ran with (stack file and overrides). */
+    readonly config: Record<string, string>;
 }
 
 export interface RunOptions {
@@ -44,7 +47,7 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
         if (value === undefined) delete config[key]; else config[key] = value;
     }
     pulumi.runtime.setAllConfig(config, [...file.secretKeys, ...options.secretKeys ?? []]);
-    const resources = await installMocks(PROJECT, stack, { region: config["aws:region"] ?? "", stackOutputs: options.stackOutputs });
+    const { declared: resources, invokes } = await installMocks(PROJECT, stack, { region: config["aws:region"] ?? "", stackOutputs: options.stackOutputs });
     // A failure inside the program (an apply that throws while a resource is being registered) surfaces
     // as an unhandled rejection; the engine would fail the update, so the offline run fails too.
     const failures: unknown[] = [];
@@ -77,7 +80,7 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
     if (failures.length > 0) {
         throw new OfflineRunError(failures[0], resources);
     }
-    return { stack, resources, outputs };
+    return { stack, resources, invokes, outputs, config };
 }
 
 /**

@@ -153,10 +153,19 @@ export function parsePlanArgs(args: string[], stackFiles: (dir: string | undefin
 const stackFile = (stack: Stack, dir: string | undefined) => dir === undefined ? undefined : path.join(dir, `Pulumi.${stack}.yaml`);
 
 /** What a reader of the plan must know that the tree does not show: a component left out, and why. */
-function notes(run: OfflineRun): string[] {
-    if (run.stack !== "china" || run.outputs.cloudfrontDomainName !== null) return [];
-    return ["CloudfrontEdge: disabled by cloudfrontEnabled=false. To plan it: --set china/cross-region-proxy:cloudfrontEnabled=true"
-        + " --set china/cross-region-proxy:cloudfrontIamCertificateId=ASCAEXAMPLEEXAMPLE000 (README, \"China stack\")."];
+function notes(run: OfflineRun, config: Record<string, string>): string[] {
+    if (run.stack !== "china") return [];
+    const notes: string[] = [];
+    if (run.outputs.cloudfrontDomainName === null) {
+        notes.push("CloudfrontEdge: disabled by cloudfrontEnabled=false. To plan it: --set china/cross-region-proxy:cloudfrontEnabled=true"
+            + " --set china/cross-region-proxy:cloudfrontIamCertificateId=ASCAEXAMPLEEXAMPLE000 (README, \"China stack\").");
+    }
+    if (config["cross-region-proxy:proxyAmiId"] === undefined) {
+        notes.push("proxyAmiId: not pinned. The first `pulumi up` takes the latest Amazon Linux 2023 AMI and keeps it; pin the one it"
+            + " reports (output proxyAmiId; here a placeholder) with `pulumi config set cross-region-proxy:proxyAmiId <ami-id>`,"
+            + " so that a new AMI is a deliberate change that rolls the fleet.");
+    }
+    return notes;
 }
 
 async function main(): Promise<void> {
@@ -192,7 +201,7 @@ async function main(): Promise<void> {
         for (const [name, value] of Object.entries(run.outputs)) {
             say(`    ${name}: ${show(value)}`);
         }
-        for (const note of notes(run)) say(`\n  ${note}`);
+        for (const note of notes(run, run.config)) say(`\n  ${note}`);
         if (run.stack === "china") {
             const template = run.resources.find(r => r.type === "aws:ec2/launchTemplate:LaunchTemplate");
             say(`\n  proxy user-data (fed with the global plan's nlbPublicIps ${show(globalRun.outputs.nlbPublicIps)}):\n`);

@@ -13,6 +13,8 @@ export interface ChinaOutputs {
     /** null when CloudFront is disabled. */
     cloudfrontDomainName: pulumi.Output<string | null>;
     edgeUrl: pulumi.Output<string | null>;
+    /** The AMI the proxies run: pin it as proxyAmiId, so that a new Amazon Linux release is a deliberate change. */
+    proxyAmiId: pulumi.Output<string | undefined>;
 }
 
 /**
@@ -45,6 +47,7 @@ export async function chinaStack(config: ChinaConfig): Promise<ChinaOutputs> {
         forwarding: config.forwarding,
         partition: config.partition,
         instanceType: config.instanceType,
+        amiId: config.amiId,
         minSize: config.minSize,
         desiredSize: config.desiredSize,
         maxSize: config.maxSize,
@@ -68,5 +71,6 @@ export async function chinaStack(config: ChinaConfig): Promise<ChinaOutputs> {
         proxyUrl: fleet.url,
         cloudfrontDomainName: edge ? edge.domainName : pulumi.output(null),
         edgeUrl: edge ? edge.url : pulumi.output(null),
+        proxyAmiId: fleet.amiId,
     };
 }

@@ -15,7 +15,9 @@ const PEM = "-----BEGIN CERTIFICATE-----\nMIIBmockmockmock\n-----END CERTIFICATE
 const SECRET_KEY = "-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n-----END PRIVATE KEY-----";
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
+// These runs write the Route 53 records (the China-account zone topology); the committed file does not.
 const china = {
+    "cross-region-proxy:manageDnsRecords": "true",
     "cross-region-proxy:cloudfrontEnabled": "true",
     "cross-region-proxy:cloudfrontCertificateBody": PEM,
     "cross-region-proxy:cloudfrontCertificateChain": PEM,
@@ -23,6 +25,7 @@ const china = {
 };
 const global = {
     "aws:region": "us-east-1",
+    "cross-region-proxy:manageDnsRecords": "true",
     "cross-region-proxy:cloudfrontEnabled": "true",
     "cross-region-proxy:cloudfrontAcmCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab",
 };
@@ -80,7 +83,9 @@ for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"]
             assert.equal(group.inputs.instanceRefresh.strategy, "Rolling");
             assert.equal(group.inputs.instanceRefresh.preferences.minHealthyPercentage, 100, "new proxies first");
             assert.equal(group.inputs.healthCheckType, "EC2", "a global-side outage must not churn the fleet");
-            assert.equal(group.inputs.instanceRefresh.preferences.autoRollback, true);
+            // The provider updates the group's template before the refresh starts: an auto-rollback would
+            // return to the new template (terraform-provider-aws #34189). A failing rollout stops instead.
+            assert.equal(group.inputs.instanceRefresh.preferences.autoRollback, false);
             assert.deepEqual(group.inputs.instanceRefresh.preferences.alarmSpecification.alarms,
                 [80, 443].map(port => autoName(one(resources, "aws:cloudwatch/metricAlarm:MetricAlarm", `proxy-${port}-unhealthy`).name)));
             assert.equal(group.inputs.launchTemplate.version, "1");
@@ -145,7 +150,10 @@ for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"]
                 assert.equal(behaviour.originRequestPolicyId, undefined);
                 assert.deepEqual(behaviour.forwardedValues, { queryString: true, headers: ["*"], cookies: { forward: "all" } });
                 assert.deepEqual([behaviour.minTtl, behaviour.defaultTtl, behaviour.maxTtl], [0, 0, 0]);
-                assert.equal(one(resources, "aws:route53/record:Record", "edge").inputs.type, "CNAME");
+                const record = one(resources, "aws:route53/record:Record", "edge");
+                assert.equal(record.inputs.type, "A");
+                assert.deepEqual(record.inputs.aliases, [{ name: "d111111abcdef8.cloudfront.cn", zoneId: "Z3RFFRIM2A3IF5", evaluateTargetHealth: false }],
+                    "Route 53 aliases to CloudFront in China too, with the zone the distribution reports");
             });
 
             it("never writes the global partition into an ARN", () => {
@@ -161,6 +169,7 @@ for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"]
                 assert.equal(behaviour.cachePolicyId, CACHING_DISABLED_POLICY_ID);
                 assert.equal(behaviour.originRequestPolicyId, ALL_VIEWER_POLICY_ID);
                 assert.equal(behaviour.forwardedValues, undefined);
+                assert.equal(one(resources, "aws:route53/record:Record", "edge").inputs.aliases[0].zoneId, "Z2FDTNDATAQYW2");
             });
         }
     });

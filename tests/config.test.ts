@@ -32,6 +32,7 @@ const parseChina = (extra: Values = {}, region = "cn-northwest-1", drop: string[
 };
 const rejectsChina = (extra: Values, k: string, ...gists: RegExp[]) => rejects(() => parseChina(extra), q(k), ...gists);
 
+const CN_HTTPBIN = "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/go-httpbin:v2.18.3";
 const UUID = "0a1b2c3d-4e5f-6789-abcd-ef0123456789";
 const ACM_US_EAST_1 = `arn:aws:acm:us-east-1:123456789012:certificate/${UUID}`;
 const PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUexample\n-----END CERTIFICATE-----\n";
@@ -75,14 +76,14 @@ describe("parseGlobalConfig", () => {
             availabilityZoneCount: 2,
             existingVpc: undefined,
             clusterName: "crp-global",
-            kubernetesVersion: "1.33",
+            kubernetesVersion: "1.35",
             nodeInstanceType: "t3.medium",
             nodeMinSize: 2,
             nodeDesiredSize: 2,
             nodeMaxSize: 4,
             httpbinImage: "ghcr.io/mccutchen/go-httpbin:v2.18.3",
             httpbinReplicas: 2,
-            lbControllerChartVersion: "1.13.4",
+            lbControllerChartVersion: "3.5.0",
             listenerPorts: [80, 443],
             nlbIdleTimeoutSeconds: 350,
             alarmTopicArn: undefined,
@@ -99,7 +100,7 @@ describe("parseGlobalConfig", () => {
 
     it("names the cluster after the stack and derives the partition from the region", () => {
         assert.equal(parseGlobal({}, "us-east-2", "dev").clusterName, "crp-dev");
-        assert.equal(parseGlobal({}, "cn-north-1").partition, "aws-cn");
+        assert.equal(parseGlobal({ httpbinImage: CN_HTTPBIN }, "cn-north-1").partition, "aws-cn");
         assert.equal(parseGlobal({}, "us-gov-west-1").partition, "aws-us-gov");
     });
 
@@ -244,10 +245,14 @@ describe("parseGlobalConfig", () => {
             rejectsGlobal({ availabilityZoneCount: 1 }, "availabilityZoneCount", /from 2 to 6, got '1'/);
             rejectsGlobal({ availabilityZoneCount: 7 }, "availabilityZoneCount", /from 2 to 6, got '7'/);
             rejectsGlobal({ httpbinReplicas: 1 }, "httpbinReplicas", /from 2 to 50, got '1'/);
-            rejectsGlobal({ kubernetesVersion: "v1.33" }, "kubernetesVersion", /'v1\.33' does not look like 1\.33/);
+            rejectsGlobal({ kubernetesVersion: "v1.33" }, "kubernetesVersion", /'v1\.33' does not look like 1\.35/);
             rejectsGlobal({ nodeInstanceType: "T3.medium" }, "nodeInstanceType", /expected an EC2 instance type such as t3\.medium, got 'T3\.medium'/);
-            rejectsGlobal({ lbControllerChartVersion: "v1.13.4" }, "lbControllerChartVersion", /does not look like 1\.13\.4/);
+            rejectsGlobal({ lbControllerChartVersion: "v1.13.4" }, "lbControllerChartVersion", /does not look like 3\.5\.0/);
         });
+
+        it("an aws-cn stack without httpbinImage: ghcr.io is not reachable there", () =>
+            rejects(() => parseGlobal({}, "cn-northwest-1"), q("httpbinImage"),
+                /is required in aws-cn: copy ghcr\.io\/mccutchen\/go-httpbin:v2\.18\.3 to a registry the cluster can reach \(an ECR repository in cn-northwest-1\)/));
     });
 
     it("trims values: surrounding spaces are not an error", () => {
@@ -278,6 +283,7 @@ describe("parseChinaConfig", () => {
             desiredSize: 2,
             maxSize: 4,
             listenerPorts: [80, 443],
+            amiId: undefined,
             idleTimeoutSeconds: 350,
             forwarding: { natPorts: undefined, conntrackMax: 262144, establishedTimeoutSeconds: 360, connmark: 0x4000 },
             edge: undefined,
@@ -291,6 +297,7 @@ describe("parseChinaConfig", () => {
         const config = parseChinaConfig(objectConfigSource(values), region);
         assert.equal(config.partition, "aws-cn");
         assert.deepEqual(config.destinations, { globalStack: "organization/cross-region-proxy/global" });
+        assert.equal(config.manageDnsRecords, false, "the documented default topology: the zone is in the global account");
     });
 
     it("reads the fleet and kernel settings", () => {

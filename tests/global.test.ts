@@ -4,6 +4,8 @@ import { DeclaredResource } from "../offline/mocks";
 import { OfflineRun, runStack } from "../offline/run";
 import { one, ofType, strings } from "./stackHelpers";
 
+const CN_HTTPBIN = "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/go-httpbin:v2.18.3";
+
 describe("global stack (Pulumi.global.yaml, mocked)", () => {
     let run: OfflineRun;
     let resources: DeclaredResource[];
@@ -68,9 +70,9 @@ describe("global stack (Pulumi.global.yaml, mocked)", () => {
             const rule = one(resources, "aws:lb/listenerRule:ListenerRule", `httpbin-${scheme}-health`);
             assert.deepEqual(rule.inputs.conditions, [{ pathPattern: { values: ["/status/200"] } }]);
             assert.equal(rule.inputs.actions[0].type, "forward");
-            assert.match(rule.inputs.actions[0].targetGroupArn, /httpbin-httpbin$/);
+            assert.match(rule.inputs.actions[0].targetGroupArn, /httpbin-app$/);
         }
-        const targets = one(resources, "aws:lb/targetGroup:TargetGroup", "httpbin-httpbin");
+        const targets = one(resources, "aws:lb/targetGroup:TargetGroup", "httpbin-app");
         assert.equal(targets.inputs.targetType, "ip");
         assert.equal(targets.inputs.healthCheck.path, "/status/200");
     });
@@ -120,7 +122,7 @@ describe("global stack (Pulumi.global.yaml, mocked)", () => {
 
     it("binds httpbin's pods to the ALB target group through the controller", () => {
         const binding = one(resources, "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding");
-        assert.match(binding.inputs.spec.targetGroupARN, /httpbin-httpbin$/);
+        assert.match(binding.inputs.spec.targetGroupARN, /httpbin-app$/);
         assert.deepEqual(binding.inputs.spec.serviceRef, { name: "httpbin", port: 80 });
         const deployment = one(resources, "kubernetes:apps/v1:Deployment");
         assert.ok(deployment.inputs.spec.replicas >= 2);
@@ -141,7 +143,7 @@ describe("global stack (Pulumi.global.yaml, mocked)", () => {
     });
 
     it("points httpbin.<domain> at the ALB and nlbtoalb.<domain> at NLB-1", () => {
-        assert.equal(one(resources, "aws:route53/record:Record", "httpbin-httpbin").inputs.name, "httpbin.poc1009.example.com");
+        assert.equal(one(resources, "aws:route53/record:Record", "httpbin-app").inputs.name, "httpbin.poc1009.example.com");
         assert.equal(one(resources, "aws:route53/record:Record", "nlb1").inputs.name, "nlbtoalb.poc1009.example.com");
     });
 
@@ -163,7 +165,7 @@ describe("global stack (Pulumi.global.yaml, mocked)", () => {
 
 describe("global stack in a China region (mocked)", () => {
     it("writes the aws-cn partition into the controller's policy and every ARN it builds", async () => {
-        const run = await runStack("global", { overrides: { "aws:region": "cn-north-1" } });
+        const run = await runStack("global", { overrides: { "aws:region": "cn-north-1", "cross-region-proxy:httpbinImage": CN_HTTPBIN } });
         const policy = one(run.resources, "aws:iam/policy:Policy", "httpbin-lb-controller");
         const arns = strings(JSON.parse(policy.inputs.policy)).filter(s => s.startsWith("arn:"));
         assert.ok(arns.length > 0 && arns.every(a => a.startsWith("arn:aws-cn:")));
