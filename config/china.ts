@@ -1,10 +1,11 @@
 // Settings of the `china` stack: where the proxies forward to, how big the fleet is, and the edge.
+import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { ForwardingSettings, forwardingSettings } from "../proxy/spec";
 import { NLB_IDLE_TIMEOUT, optionalZoneId } from "./global";
 import { Partition, partitionOf, requireRegion } from "./partition";
 import {
-    ConfigSource, optionalBoolean, optionalInteger, optionalList, optionalString, optionalTopicArn, qualified, rejectUnknownKeys,
+    ConfigSource, UNDECRYPTED_SECRET, optionalBoolean, optionalInteger, optionalList, optionalString, optionalTopicArn, qualified, rejectUnknownKeys,
     requireString,
 } from "./reader";
 import {
@@ -65,7 +66,8 @@ const PEM_CERT = /^-----BEGIN CERTIFICATE-----\r?\n[\s\S]+\r?\n-----END CERTIFIC
 /** A PEM certificate (or chain) that carries no private key: keys belong in the secret only. */
 const isCertificatePem = (text: string) => PEM_CERT.test(text) && !/PRIVATE KEY/.test(text);
 
-export function parseChinaConfig(source: ConfigSource, region: string | undefined): ChinaConfig {
+/** `now` decides whether the CloudFront certificate has expired (tests move the clock). */
+export function parseChinaConfig(source: ConfigSource, region: string | undefined, now: Date = new Date()): ChinaConfig {
     rejectUnknownKeys(source, CHINA_KEYS, "china");
     const checkedRegion = requireRegion(region);
     const partition = partitionOf(checkedRegion);
@@ -105,7 +107,7 @@ export function parseChinaConfig(source: ConfigSource, region: string | undefine
         listenerPorts: requirePorts(qualified("proxyListenerPorts"), optionalList(source, "proxyListenerPorts") ?? [80, 443]),
         idleTimeoutSeconds,
         forwarding,
-        edge: parseEdge(source, partition),
+        edge: parseEdge(source, partition, cnDomainName, now),
         alarmTopicArn: optionalTopicArn(source, checkedRegion),
     };
 }
@@ -125,7 +127,7 @@ function parseDestinations(source: ConfigSource): ChinaConfig["destinations"] {
     return { globalStack };
 }
 
-function parseEdge(source: ConfigSource, partition: Partition): EdgeConfig | undefined {
+function parseEdge(source: ConfigSource, partition: Partition, cnDomainName: string, now: Date): EdgeConfig | undefined {
     if (!optionalBoolean(source, "cloudfrontEnabled", true)) {
         return undefined;
     }
@@ -160,9 +162,11 @@ function parseEdge(source: ConfigSource, partition: Partition): EdgeConfig | und
         throw new InvalidValueError(qualified("cloudfrontCertificateChain"), "expected PEM certificates (-----BEGIN CERTIFICATE----- ...) and no private key");
     }
     const privateKey = source.getSecret("cloudfrontPrivateKey");
-    if (privateKey === undefined || optionalString(source, "cloudfrontPrivateKey") === undefined) {
+    const keyText = optionalString(source, "cloudfrontPrivateKey");
+    if (privateKey === undefined || keyText === undefined) {
         throw new InvalidValueError(qualified("cloudfrontPrivateKey"), "is required with cloudfrontCertificateBody: set it as a secret, 'pulumi config set --secret cloudfrontPrivateKey < key.pem'");
     }
+    checkServerCertificate({ body, chain, keyText }, `${recordName}.${cnDomainName}`, now);
     return { recordName, certificate: { kind: "iam-upload", body, chain, privateKey } };
 }
 
@@ -214,4 +218,45 @@ function optionalAmiId(source: ConfigSource): string | undefined {
         throw new InvalidValueError(qualified("proxyAmiId"), `expected an AMI id such as ami-0123456789abcdef0 (Amazon Linux 2023, the architecture of proxyInstanceType), got '${printable(value)}'`);
     }
     return value;
+}
+
+/** The PEM blocks of a certificate chain, each parsed; a block that does not parse fails with the key's name. */
+function parseCertificates(key: string, pem: string): X509Certificate[] {
+    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    return blocks.map((block, i) => {
+        try {
+            return new X509Certificate(block);
+        } catch {
+            throw new InvalidValueError(qualified(key), `certificate ${i + 1} is not a valid X.509 certificate (the PEM does not parse)`);
+        }
+    });
+}
+
+/**
+ * The certificate CloudFront would serve, checked before anything is uploaded: it parses, covers the
+ * viewer name, has not expired, and the private key belongs to it. The key is a secret: it is compared,
+ * never printed (no message carries its text or the parser's error on it). Offline runs cannot decrypt it
+ * (UNDECRYPTED_SECRET), so they skip the key comparison only.
+ */
+export function checkServerCertificate(pems: { body: string; chain?: string; keyText: string }, viewerName: string, now: Date): void {
+    const [certificate] = parseCertificates("cloudfrontCertificateBody", pems.body);
+    if (pems.chain !== undefined) parseCertificates("cloudfrontCertificateChain", pems.chain);
+    if (certificate.checkHost(viewerName) === undefined) {
+        throw new InvalidValueError(qualified("cloudfrontCertificateBody"), `does not cover ${viewerName} (the CloudFront alias; subject ${certificate.subject.replace(/\n/g, ", ")}, names ${certificate.subjectAltName ?? "none"}): use a certificate for *.<cnDomainName>`);
+    }
+    if (new Date(certificate.validTo) <= now) {
+        throw new InvalidValueError(qualified("cloudfrontCertificateBody"), `expired on ${certificate.validTo}: renew it`);
+    }
+    if (pems.keyText === UNDECRYPTED_SECRET) {
+        return;
+    }
+    let publicKey: Buffer;
+    try {
+        publicKey = createPublicKey(createPrivateKey(pems.keyText)).export({ type: "spki", format: "der" });
+    } catch {
+        throw new InvalidValueError(qualified("cloudfrontPrivateKey"), "is not a PEM private key (unencrypted, e.g. -----BEGIN PRIVATE KEY-----)");
+    }
+    if (!publicKey.equals(certificate.publicKey.export({ type: "spki", format: "der" }))) {
+        throw new InvalidValueError(qualified("cloudfrontPrivateKey"), "does not belong to cloudfrontCertificateBody (their public keys differ)");
+    }
 }

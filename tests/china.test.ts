@@ -5,14 +5,15 @@ import { ALL_VIEWER_POLICY_ID, CACHING_DISABLED_POLICY_ID } from "../components/
 import { DeclaredResource, autoName } from "../offline/mocks";
 import { OfflineRun, OfflineRunError, runStack } from "../offline/run";
 import { renderArtifact } from "../proxy/render";
+import { CERT, KEY } from "./certificates";
 import { one, ofType, strings } from "./stackHelpers";
 
 const NLB1 = ["198.51.100.7", "203.0.113.10", "203.0.113.11"];
 /** What the global stack publishes, as its StackReference reads it. */
 const GLOBAL_OUTPUTS = { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: 350 };
 const GLOBAL_STACK = "organization/cross-region-proxy/global";
-const PEM = "-----BEGIN CERTIFICATE-----\nMIIBmockmockmock\n-----END CERTIFICATE-----";
-const SECRET_KEY = "-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n-----END PRIVATE KEY-----";
+const PEM = CERT;
+const SECRET_KEY = KEY;
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
 // These runs write the Route 53 records (the China-account zone topology); the committed file does not.
@@ -140,7 +141,7 @@ for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"]
             it("uses an IAM server certificate under /cloudfront/ and forwardedValues with TTL 0, never a cache policy", () => {
                 const certificate = one(resources, "aws:iam/serverCertificate:ServerCertificate");
                 assert.match(certificate.inputs.path, /^\/cloudfront\//);
-                assert.equal(certificate.inputs.certificateBody, PEM);
+                assert.equal(certificate.inputs.certificateBody, PEM.trim());
                 assert.equal(certificate.inputs.privateKey[SECRET_SIG], "1b47061264138c4ac30d75fd1eb44270", "the private key stays a secret");
                 const distribution = one(resources, "aws:cloudfront/distribution:Distribution");
                 assert.equal(distribution.inputs.viewerCertificate.iamCertificateId, `${certificate.name}-id`);

@@ -6,8 +6,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseRole } from "../config";
 import { CHINA_KEYS, ChinaConfig, parseChinaConfig } from "../config/china";
 import { GLOBAL_KEYS, GlobalConfig, parseGlobalConfig } from "../config/global";
-import { NAMESPACE, objectConfigSource } from "../config/reader";
+import { NAMESPACE, UNDECRYPTED_SECRET, objectConfigSource } from "../config/reader";
 import { escapeRegExp, rejects } from "./assertions";
+import { CERT, KEY, OTHER_CERT, OTHER_KEY } from "./certificates";
 
 type Values = Record<string, string | number | boolean | object>;
 
@@ -35,9 +36,8 @@ const rejectsChina = (extra: Values, k: string, ...gists: RegExp[]) => rejects((
 const CN_HTTPBIN = "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/go-httpbin:v2.18.3";
 const UUID = "0a1b2c3d-4e5f-6789-abcd-ef0123456789";
 const ACM_US_EAST_1 = `arn:aws:acm:us-east-1:123456789012:certificate/${UUID}`;
-const PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUexample\n-----END CERTIFICATE-----\n";
-const PEM_CHAIN = `${PEM}${PEM}`;
-const KEY = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49example\n-----END PRIVATE KEY-----\n";
+const PEM = CERT;
+const PEM_CHAIN = `${OTHER_CERT}${OTHER_CERT}`;
 
 /** The stack file's `cross-region-proxy:*` values, read as the plan reads them (the one stack-file reader). */
 function stackFileValues(file: string): { region?: string; values: Values } {
@@ -500,7 +500,34 @@ describe("parseChinaConfig", () => {
                 rejectsOn({ cloudfrontCertificateBody: PEM, cloudfrontCertificateChain: `${PEM}${KEY}${PEM}`, cloudfrontPrivateKey: "k" }, "cloudfrontCertificateChain", /no private key/));
             it("accepts a certificate with CRLF line endings", () => {
                 const crlf = PEM.replace(/\n/g, "\r\n");
-                assert.equal(on({ cloudfrontCertificateBody: crlf, cloudfrontPrivateKey: "k" }).edge?.certificate.kind, "iam-upload");
+                assert.equal(on({ cloudfrontCertificateBody: crlf, cloudfrontPrivateKey: KEY }).edge?.certificate.kind, "iam-upload");
+            });
+
+            // Checked with node:crypto before anything is uploaded, the key without ever printing it.
+            const keyLine = KEY.split("\n")[1];
+            const certificateChecks: Array<[string, Values, string, RegExp, Date?]> = [
+                ["a PEM that does not parse", { cloudfrontCertificateBody: "-----BEGIN CERTIFICATE-----\nMIIBnotacert\n-----END CERTIFICATE-----\n", cloudfrontPrivateKey: KEY },
+                    "cloudfrontCertificateBody", /certificate 1 is not a valid X\.509 certificate/],
+                ["a chain that does not parse", { cloudfrontCertificateBody: PEM, cloudfrontCertificateChain: "-----BEGIN CERTIFICATE-----\nMIIBx\n-----END CERTIFICATE-----", cloudfrontPrivateKey: KEY },
+                    "cloudfrontCertificateChain", /certificate 1 is not a valid X\.509 certificate/],
+                ["a certificate for another domain", { cloudfrontCertificateBody: OTHER_CERT, cloudfrontPrivateKey: OTHER_KEY },
+                    "cloudfrontCertificateBody", /does not cover abc\.poc1010\.example\.com \(the CloudFront alias; subject CN=\*\.example\.org/],
+                ["an expired certificate", { cloudfrontCertificateBody: PEM, cloudfrontPrivateKey: KEY }, "cloudfrontCertificateBody", /expired on .* GMT: renew it/, new Date("2100-01-01")],
+                ["the key of another certificate", { cloudfrontCertificateBody: PEM, cloudfrontPrivateKey: OTHER_KEY }, "cloudfrontPrivateKey", /does not belong to cloudfrontCertificateBody/],
+                ["a key that is not a key", { cloudfrontCertificateBody: PEM, cloudfrontPrivateKey: `-----BEGIN PRIVATE KEY-----\n${keyLine}x\n-----END PRIVATE KEY-----` },
+                    "cloudfrontPrivateKey", /is not a PEM private key/],
+            ];
+            for (const [what, values, key, gist, now] of certificateChecks) {
+                it(`rejects ${what}, never printing the private key`, () => {
+                    const err = rejects(() => parseChinaConfig(objectConfigSource({ ...CHINA_BASE, cloudfrontEnabled: "true", ...values }), "cn-northwest-1", now), q(key), gist);
+                    assert.ok(!err.message.includes(keyLine) && !err.message.includes(OTHER_KEY.split("\n")[1]), "no key material in the message");
+                });
+            }
+
+            it("covers another alias through cloudfrontRecordName, and skips only the key check for an undecrypted secret", () => {
+                assert.equal(on({ cloudfrontCertificateBody: PEM, cloudfrontPrivateKey: KEY, cloudfrontRecordName: "www" }).edge?.recordName, "www");
+                assert.equal(on({ cloudfrontCertificateBody: PEM, cloudfrontPrivateKey: UNDECRYPTED_SECRET }).edge?.certificate.kind, "iam-upload");
+                rejects(() => on({ cloudfrontCertificateBody: OTHER_CERT, cloudfrontPrivateKey: UNDECRYPTED_SECRET }), q("cloudfrontCertificateBody"), /does not cover/);
             });
         });
 

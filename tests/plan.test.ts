@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { CERT, KEY } from "./certificates";
 
 const ROOT = path.join(__dirname, "..");
 const FIXTURES = path.join(__dirname, "fixtures", "stacks");
@@ -20,11 +21,11 @@ describe("npm run plan", function () {
 
     it("plans both stacks, feeds the china one with the global plan's addresses, and keeps secrets secret", () => {
         const json = path.join(dir, "plan.json");
-        const secret = "NOT-A-REAL-KEY-5f1c";
+        const secret = KEY.split("\n")[1];
         const result = plan("--json", json,
             "--set", "china/cross-region-proxy:cloudfrontEnabled=true",
-            "--set", "china/cross-region-proxy:cloudfrontCertificateBody=-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
-            "--set", `china/cross-region-proxy:cloudfrontPrivateKey=${secret}`);
+            "--set", `china/cross-region-proxy:cloudfrontCertificateBody=${CERT}`,
+            "--set", `china/cross-region-proxy:cloudfrontPrivateKey=${KEY}`);
         assert.equal(result.status, 0, result.stderr);
         assert.equal(result.stdout, "", "a --json run prints nothing");
         const report = JSON.parse(fs.readFileSync(json, "utf8")) as {
