@@ -13,10 +13,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { inNs, isRoot, run, startInNs, sleep, which } from "../lab/exec";
-import {
-    burst, createLab, hostDifferences, hostSnapshot, Lab, missingPrerequisites, REPO_ROOT, tcpToolArgv, toolEnv, USER_HOST,
-} from "../lab/topology";
-import { intFlag, UsageError } from "../lab/flags";
+import { REPO_ROOT, USER_HOST } from "../lab/constants";
+import { burst, tcpToolArgv, toolEnv } from "../lab/drivers";
+import { hostDifferences, hostSnapshot } from "../lab/host";
+import { createLab, Lab } from "../lab/lab";
+import { missingPrerequisites } from "../lab/prerequisites";
+import { intFlag } from "../lab/flags";
+import { isUsageError } from "../core/cli";
 
 const USAGE = "usage: npm run bench [-- --seconds 1-30 (3)] [--connections 100-50000 (3000)] [--repeat 1-5 (2)] [--destinations 1-6 (3)] [--json]";
 
@@ -189,7 +192,7 @@ function main(): number {
 try {
     process.exitCode = main();
 } catch (err) {
-    const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+    const usage = isUsageError(err);
     console.error(usage ? `bench: ${(err as Error).message}\n${USAGE}` : `bench: ${(err as Error).stack ?? err}`);
     process.exitCode = usage ? 2 : 1;
 }

@@ -12,8 +12,8 @@ import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ALB_LISTENERS } from "../config/albListeners";
-import { Partition } from "../config/partition";
+import { ALB_LISTENERS } from "../core/albListeners";
+import { Partition } from "../core/partition";
 import { dnsValidatedCertificate } from "./certificate";
 import { ec2Role } from "./ec2Role";
 import { lbControllerPolicy } from "./lbControllerPolicy";
@@ -45,6 +45,8 @@ export interface AlbOnEksArgs {
     readonly healthCheckPath: string;
     /** Full DNS name of the application's alias record on the ALB, e.g. httpbin.<domainName>. */
     readonly appHostName: string;
+    /** AWS refuses to delete the load balancer while this is on (the stack's `deletionProtection`). */
+    readonly deletionProtection: boolean;
 }
 
 const CONTROLLER_SERVICE_ACCOUNT = "aws-load-balancer-controller";
@@ -187,6 +189,7 @@ export class AlbOnEks extends pulumi.ComponentResource {
             subnets: args.publicSubnetIds,
             securityGroups: [albSecurityGroup.id],
             dropInvalidHeaderFields: true,
+            enableDeletionProtection: args.deletionProtection,
             tags: { Name: `${name}-alb` },
         }, { parent: this });
         const appTargets = new aws.lb.TargetGroup(`${name}-app`, {

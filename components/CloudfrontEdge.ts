@@ -4,8 +4,13 @@
 // caching; elsewhere the managed CachingDisabled and AllViewer policies and an ACM certificate do.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { EdgeCertificate } from "../config/china";
-import { Partition } from "../config/partition";
+import { Partition } from "../core/partition";
+
+/** How CloudFront presents the china domain: ACM in global regions, an IAM server certificate in aws-cn. */
+export type EdgeCertificate =
+    | { readonly kind: "acm"; readonly arn: string }
+    | { readonly kind: "iam-upload"; readonly body: string; readonly chain?: string; readonly privateKey: pulumi.Output<string> }
+    | { readonly kind: "iam-existing"; readonly id: string };
 
 export interface CloudfrontEdgeArgs {
     readonly partition: Partition;

@@ -3,7 +3,7 @@
 // every boot; a change of destinations changes the launch template, and the ASG rolls every instance.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Partition } from "../config/partition";
+import { Partition } from "../core/partition";
 import { renderArtifact } from "../proxy/render";
 import { ForwardingSettings } from "../proxy/spec";
 import { unhealthyTargetsAlarm } from "./alarms";
@@ -32,6 +32,8 @@ export interface IptablesProxyFleetArgs {
     readonly alarmTopicArn?: pulumi.Input<string>;
     /** The proxies' AMI, pinned; unset, the latest Amazon Linux 2023 is looked up once (see below). */
     readonly amiId?: string;
+    /** AWS refuses to delete the load balancer while this is on (the stack's `deletionProtection`). */
+    readonly deletionProtection: boolean;
 }
 
 /** The SSM public parameter of the latest Amazon Linux 2023 AMI for an instance type (Graviton: arm64). */
@@ -128,6 +130,7 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
             subnets: args.subnetIds,
             securityGroups: [nlbSecurityGroup.id],
             enableCrossZoneLoadBalancing: true,
+            enableDeletionProtection: args.deletionProtection,
             tags: { Name: `${name}-nlb` },
         }, { parent: this });
         const targetGroups = args.ports.map(port => {

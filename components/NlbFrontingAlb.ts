@@ -3,7 +3,7 @@
 // forwards to an ALB-type target group on the same port; TLS passes through to the ALB.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ALB_LISTENERS, albListener } from "../config/albListeners";
+import { ALB_LISTENERS, albListener } from "../core/albListeners";
 import { unhealthyTargetsAlarm } from "./alarms";
 
 export interface NlbFrontingAlbArgs {
@@ -11,7 +11,7 @@ export interface NlbFrontingAlbArgs {
     /** One Elastic IP per subnet: the array's length decides how many addresses exist. */
     readonly subnetIds: pulumi.Input<string>[];
     readonly albArn: pulumi.Input<string>;
-    /** Each an ALB listener port (config/albListeners.ts). */
+    /** Each an ALB listener port (core/albListeners.ts). */
     readonly ports: number[];
     /** A path the ALB forwards to the application whatever the Host header (see AlbOnEks). */
     readonly healthCheckPath: pulumi.Input<string>;
@@ -22,6 +22,8 @@ export interface NlbFrontingAlbArgs {
     readonly recordName: pulumi.Input<string>;
     /** SNS topic for the unhealthy-ALB alarms; without it the alarms only show in CloudWatch. */
     readonly alarmTopicArn?: pulumi.Input<string>;
+    /** AWS refuses to delete the load balancer while this is on (the stack's `deletionProtection`). */
+    readonly deletionProtection: boolean;
 }
 
 /** The health check protocol of an ALB-type target group on a port: the ALB listener's there (HTTP or HTTPS). */
@@ -52,6 +54,7 @@ export class NlbFrontingAlb extends pulumi.ComponentResource {
             subnetMappings: args.subnetIds.map((subnetId, i) => ({ subnetId, allocationId: eips[i].allocationId })),
             // Every address serves every AZ's ALB node: the proxies spread over all addresses.
             enableCrossZoneLoadBalancing: true,
+            enableDeletionProtection: args.deletionProtection,
             tags: { Name: name },
         }, { parent: this });
 

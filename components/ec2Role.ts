@@ -4,7 +4,7 @@
 // deleted before them (an instance must not lose its permissions while it is being shut down).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Partition, dnsSuffix } from "../config/partition";
+import { Partition, dnsSuffix } from "../core/partition";
 
 export interface RoleWithPolicies {
     readonly role: aws.iam.Role;

@@ -1,23 +1,17 @@
 // Settings of the `china` stack: where the proxies forward to, how big the fleet is, and the edge.
 import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
-import * as pulumi from "@pulumi/pulumi";
-import { ForwardingSettings, forwardingSettings } from "../proxy/spec";
-import { NLB_IDLE_TIMEOUT, optionalZoneId } from "./global";
-import { Partition, partitionOf, requireRegion } from "./partition";
+import { CONNTRACK_MAX_LIMITS, ForwardingSettings, forwardingSettings } from "../proxy/spec";
+import { EdgeCertificate } from "../components/CloudfrontEdge";
+import { Partition, partitionOf, requireRegion } from "../core/partition";
+import { NLB_IDLE_TIMEOUT } from "./global";
 import {
-    ConfigSource, UNDECRYPTED_SECRET, optionalBoolean, optionalInteger, optionalList, optionalString, optionalTopicArn, qualified, rejectUnknownKeys,
-    requireString,
+    ConfigSource, UNDECRYPTED_SECRET, optionalBoolean, optionalInteger, optionalList, optionalString, optionalTopicArn, optionalZoneId,
+    qualified, rejectUnknownKeys, requireString,
 } from "./reader";
 import {
-    InvalidValueError, isAcmCertificateArn, printable, requireDestinations, requireInteger, requireDomainName, requireInstanceType, requireLabel, requireOrderedSizes,
-    requirePortRange, requirePorts, requirePrivateCidr,
-} from "./validate";
-
-/** How CloudFront presents the china domain: ACM in global regions, an IAM server certificate in aws-cn. */
-export type EdgeCertificate =
-    | { readonly kind: "acm"; readonly arn: string }
-    | { readonly kind: "iam-upload"; readonly body: string; readonly chain?: string; readonly privateKey: pulumi.Output<string> }
-    | { readonly kind: "iam-existing"; readonly id: string };
+    InvalidValueError, isAcmCertificateArn, printable, requireDestinations, requireDomainName, requireInstanceType, requireInteger,
+    requireLabel, requireOrderedSizes, privateRangeOf, requirePortRange, requirePorts, requirePrivateCidr,
+} from "../core/validate";
 
 export interface EdgeConfig {
     readonly recordName: string;
@@ -51,6 +45,10 @@ export interface ChinaConfig {
     readonly edge?: EdgeConfig;
     /** SNS topic the alarms notify. */
     readonly alarmTopicArn?: string;
+    /** Private destinations allowed (destinationIps or the global stack's nlbPublicIps; see SECURITY.md). */
+    readonly allowPrivateDestinations: boolean;
+    /** Deletion protection on the load balancers (the `deletionProtection` key, default true). */
+    readonly deletionProtection: boolean;
 }
 
 export const CHINA_KEYS = [
@@ -58,7 +56,7 @@ export const CHINA_KEYS = [
     "proxyRecordName", "proxyInstanceType", "proxyMinSize", "proxyDesiredSize", "proxyMaxSize", "proxyListenerPorts",
     "proxyIdleTimeoutSeconds", "proxyNatPorts", "proxyConntrackMax", "cloudfrontEnabled", "cloudfrontRecordName",
     "cloudfrontAcmCertificateArn", "cloudfrontIamCertificateId", "cloudfrontCertificateBody", "cloudfrontCertificateChain",
-    "cloudfrontPrivateKey", "alarmTopicArn", "proxyAmiId",
+    "cloudfrontPrivateKey", "alarmTopicArn", "deletionProtection", "allowPrivateDestinations", "proxyAmiId",
 ] as const;
 
 const STACK_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
@@ -82,7 +80,7 @@ export function parseChinaConfig(source: ConfigSource, region: string | undefine
     const natPorts = optionalString(source, "proxyNatPorts");
     const forwarding = forwardingSettings({
         natPorts: natPorts === undefined ? undefined : requirePortRange(qualified("proxyNatPorts"), natPorts),
-        conntrackMax: source.get("proxyConntrackMax") === undefined ? undefined : optionalInteger(source, "proxyConntrackMax", 0, 1024, 16777216),
+        conntrackMax: source.get("proxyConntrackMax") === undefined ? undefined : optionalInteger(source, "proxyConntrackMax", 0, CONNTRACK_MAX_LIMITS.min, CONNTRACK_MAX_LIMITS.max),
         // A little longer than the NLB's idle timeout, so the proxy never drops a flow the NLB still holds.
         establishedTimeoutSeconds: idleTimeoutSeconds + 10,
     });
@@ -109,6 +107,8 @@ export function parseChinaConfig(source: ConfigSource, region: string | undefine
         forwarding,
         edge: parseEdge(source, partition, cnDomainName, now),
         alarmTopicArn: optionalTopicArn(source, checkedRegion),
+        deletionProtection: optionalBoolean(source, "deletionProtection", true),
+        allowPrivateDestinations: optionalBoolean(source, "allowPrivateDestinations", false),
     };
 }
 
@@ -116,7 +116,8 @@ function parseDestinations(source: ConfigSource): ChinaConfig["destinations"] {
     const ips = optionalList(source, "destinationIps");
     const globalStack = optionalString(source, "globalStack");
     if (ips !== undefined) {
-        return { ips: requireDestinations(qualified("destinationIps"), ips) };
+        return { ips: requirePublicUnlessAllowed(qualified("destinationIps"), requireDestinations(qualified("destinationIps"), ips),
+            optionalBoolean(source, "allowPrivateDestinations", false)) };
     }
     if (globalStack === undefined) {
         throw new InvalidValueError(qualified("globalStack"), "is required (the global stack as <org>/cross-region-proxy/global), unless destinationIps lists NLB-1's addresses");
@@ -170,6 +171,15 @@ function parseEdge(source: ConfigSource, partition: Partition, cnDomainName: str
     return { recordName, certificate: { kind: "iam-upload", body, chain, privateKey } };
 }
 
+/** NLB-1's addresses are public: a private destination makes the proxies a public way into that network. */
+function requirePublicUnlessAllowed(key: string, ips: string[], allowPrivate: boolean): string[] {
+    const privateIp = ips.find(ip => privateRangeOf(ip) !== undefined);
+    if (privateIp !== undefined && !allowPrivate) {
+        throw new InvalidValueError(key, `${privateIp} is in ${privateRangeOf(privateIp)}: NLB-1's addresses are public, and a private destination makes the proxies a public way into that network; set ${qualified("allowPrivateDestinations")} to true if that is what you mean (see SECURITY.md)`);
+    }
+    return ips;
+}
+
 /** What the china stack reads from the global stack, checked before it declares anything. */
 export interface GlobalStackInputs {
     readonly destinations: string[];
@@ -181,7 +191,7 @@ export interface GlobalStackInputs {
  * The global stack's outputs `nlbPublicIps` and `nlbIdleTimeoutSeconds`, checked with the rules of
  * destinationIps and proxyIdleTimeoutSeconds; a bad global stack fails here, naming the output and the stack.
  */
-export function parseGlobalStackOutputs(stack: string, outputs: Record<string, unknown>, proxyIdleTimeoutSeconds: number): GlobalStackInputs {
+export function parseGlobalStackOutputs(stack: string, outputs: Record<string, unknown>, config: Pick<ChinaConfig, "idleTimeoutSeconds" | "allowPrivateDestinations">): GlobalStackInputs {
     const output = (name: string) => `output ${name} of stack ${stack}`;
     const fix = "run 'pulumi up' on the global stack first, check cross-region-proxy:globalStack, or set cross-region-proxy:destinationIps";
     const ips = outputs.nlbPublicIps;
@@ -194,13 +204,13 @@ export function parseGlobalStackOutputs(stack: string, outputs: Record<string, u
     if (ips.length === 0) {
         throw new InvalidValueError(output("nlbPublicIps"), `is empty: ${fix}`);
     }
-    const destinations = requireDestinations(output("nlbPublicIps"), ips);
+    const destinations = requirePublicUnlessAllowed(output("nlbPublicIps"), requireDestinations(output("nlbPublicIps"), ips), config.allowPrivateDestinations);
     const idle = outputs.nlbIdleTimeoutSeconds;
     if (idle === undefined || idle === null) {
         throw new InvalidValueError(output("nlbIdleTimeoutSeconds"), "is missing: run 'pulumi up' on the global stack (it publishes NLB-1's idle timeout since this version)");
     }
     const nlbIdleTimeoutSeconds = requireInteger(output("nlbIdleTimeoutSeconds"), idle, NLB_IDLE_TIMEOUT.min, NLB_IDLE_TIMEOUT.max);
-    requireIdleWithin(proxyIdleTimeoutSeconds, nlbIdleTimeoutSeconds, stack);
+    requireIdleWithin(config.idleTimeoutSeconds, nlbIdleTimeoutSeconds, stack);
     return { destinations, nlbIdleTimeoutSeconds };
 }
 

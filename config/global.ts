@@ -1,13 +1,13 @@
 // Settings of the `global` stack: where httpbin runs and how NLB-1 fronts its ALB.
 import {
-    ConfigSource, optionalInteger, optionalList, optionalString, optionalTopicArn, qualified, rejectUnknownKeys, requireString,
+    ConfigSource, optionalBoolean, optionalInteger, optionalList, optionalString, optionalTopicArn, optionalZoneId, qualified, rejectUnknownKeys, requireString,
 } from "./reader";
-import { ALB_LISTENER_PORTS, albListener } from "./albListeners";
-import { Partition, partitionOf, requireRegion } from "./partition";
+import { ALB_LISTENER_PORTS, albListener } from "../core/albListeners";
+import { Partition, partitionOf, requireRegion } from "../core/partition";
 import {
     InvalidValueError, isAcmCertificateArn, requireDomainName, requireInstanceType, requireOrderedSizes, requirePorts,
     requirePrivateCidr,
-} from "./validate";
+} from "../core/validate";
 
 export interface ExistingVpc {
     readonly vpcId: string;
@@ -44,13 +44,15 @@ export interface GlobalConfig {
     readonly nlbIdleTimeoutSeconds: number;
     /** SNS topic the alarms notify. */
     readonly alarmTopicArn?: string;
+    /** Deletion protection on the load balancers (the `deletionProtection` key, default true). */
+    readonly deletionProtection: boolean;
 }
 
 export const GLOBAL_KEYS = [
     "role", "domainName", "cnDomainName", "hostedZoneId", "cnHostedZoneId", "cnCertificateArn", "vpcCidr",
     "availabilityZoneCount", "existingVpc", "clusterName", "kubernetesVersion", "nodeInstanceType", "nodeMinSize",
     "nodeDesiredSize", "nodeMaxSize", "httpbinImage", "httpbinReplicas", "lbControllerChartVersion", "listenerPorts",
-    "nlbIdleTimeoutSeconds", "alarmTopicArn",
+    "nlbIdleTimeoutSeconds", "alarmTopicArn", "deletionProtection",
 ] as const;
 
 
@@ -125,6 +127,7 @@ export function parseGlobalConfig(source: ConfigSource, region: string | undefin
         listenerPorts,
         nlbIdleTimeoutSeconds: optionalInteger(source, "nlbIdleTimeoutSeconds", NLB_IDLE_TIMEOUT.default, NLB_IDLE_TIMEOUT.min, NLB_IDLE_TIMEOUT.max),
         alarmTopicArn: optionalTopicArn(source, checkedRegion),
+        deletionProtection: optionalBoolean(source, "deletionProtection", true),
     };
 }
 
@@ -132,14 +135,6 @@ function matching(source: ConfigSource, k: string, fallback: string, pattern: Re
     const value = optionalString(source, k) ?? fallback;
     if (!pattern.test(value)) {
         throw new InvalidValueError(qualified(k), `'${value}' does not look like ${fallback}`);
-    }
-    return value;
-}
-
-export function optionalZoneId(source: ConfigSource, k: string): string | undefined {
-    const value = optionalString(source, k);
-    if (value !== undefined && !/^Z[A-Z0-9]{1,31}$/.test(value)) {
-        throw new InvalidValueError(qualified(k), `expected a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ, got '${value}'`);
     }
     return value;
 }

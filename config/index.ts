@@ -1,6 +1,6 @@
 // The stack's role picks the program: `global` (httpbin, ALB, NLB-1) or `china` (proxies, NLB-2, CloudFront).
 import { ConfigSource, qualified } from "./reader";
-import { InvalidValueError } from "./validate";
+import { InvalidValueError } from "../core/validate";
 
 export type Role = "global" | "china";
 export const ROLES: readonly Role[] = ["global", "china"];

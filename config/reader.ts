@@ -1,8 +1,8 @@
 // Reads this project's stack config as raw strings, so the parsers in this folder stay pure functions
 // that tests can call with a plain object, and one place knows how Pulumi stores values.
 import * as pulumi from "@pulumi/pulumi";
-import { partitionOf } from "./partition";
-import { InvalidValueError, editDistance, requireInteger, requireTopicArn } from "./validate";
+import { partitionOf } from "../core/partition";
+import { InvalidValueError, editDistance, requireInteger, requireTopicArn } from "../core/validate";
 
 export const NAMESPACE = "cross-region-proxy";
 
@@ -113,3 +113,12 @@ export function rejectUnknownKeys(source: ConfigSource, known: readonly string[]
 }
 
 export { key as qualified };
+
+/** A Route 53 hosted zone id, when set (both stacks take one). */
+export function optionalZoneId(source: ConfigSource, k: string): string | undefined {
+    const value = optionalString(source, k);
+    if (value !== undefined && !/^Z[A-Z0-9]{1,31}$/.test(value)) {
+        throw new InvalidValueError(key(k), `expected a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ, got '${value}'`);
+    }
+    return value;
+}

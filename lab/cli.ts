@@ -7,14 +7,20 @@
 // and checks that the host has no extra namespace, link or rule. Root only.
 import { spawn } from "node:child_process";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
+import { isUsageError, parseFlags } from "../core/cli";
+import { InvalidValueError } from "../core/validate";
 import { isRoot } from "./exec";
 import { chiSquareTest } from "./stats";
-import {
-    burst, createLab, detach, DOMAIN, hostDifferences, hostSnapshot, Lab, labDir, missingPrerequisites,
-    NAME_PREFIX, namespacesWithPrefix, newRunId, PUBLIC_ADDRESSES, REPO_ROOT, teardown, USER_HOST, VIP,
-} from "./topology";
-import { intFlag, UsageError } from "./flags";
+import { DOMAIN, NAME_PREFIX, PUBLIC_ADDRESSES, REPO_ROOT, USER_HOST, VIP } from "./constants";
+import { burst } from "./drivers";
+import { hostDifferences, hostSnapshot } from "./host";
+import { createLab, Lab, labDir, newRunId } from "./lab";
+import { dnatCounters } from "./netfilter";
+import { missingPrerequisites } from "./prerequisites";
+import { NLB1_CHAIN, NLB2_CHAIN } from "./standins";
+import { detach, namespacesWithPrefix, teardown } from "./teardown";
+import { CHAINS } from "../proxy/rules";
+import { intFlag } from "./flags";
 
 const USAGE = `usage: npm run lab [-- --keep] [--proxies N (1-8, default 2)] [--destinations N (1-${PUBLIC_ADDRESSES.length}, default 3)]
                    [--connections N (default 600)]
@@ -31,7 +37,7 @@ function listLabs(): string[] {
 }
 
 function down(runId: string): number {
-    if (!/^[0-9a-f]{6}$/.test(runId)) throw new UsageError(`--down: a run id is 6 hex digits, got '${runId}'`);
+    if (!/^[0-9a-f]{6}$/.test(runId)) throw new InvalidValueError("--down", `a run id is 6 hex digits, got '${runId}'`);
     const problems = teardown(`${NAME_PREFIX}${runId}`, labDir(runId));
     if (problems.length) {
         console.error(problems.join("\n"));
@@ -76,14 +82,14 @@ function demo(lab: Lab, destinationCount: number, connections: number): void {
     console.log(`\nHow ${connections} new connections (${state.ns.client} -> ${VIP}:80) spread:`);
     const delta = (a: Map<string, number>, b: Map<string, number>) => new Map([...a].map(([k, v]) => [k, v - (b.get(k) ?? 0)]));
     const before = lab.publicCounters();
-    const nlb2Before = lab.dnatCounters(state.ns.nlb2, "NLB2-TARGETS");
-    const proxiesBefore = state.proxies.map(p => lab.dnatCounters(p.ns, "CRPROXY-DESTINATIONS"));
+    const nlb2Before = dnatCounters(state.ns.nlb2, NLB2_CHAIN);
+    const proxiesBefore = state.proxies.map(p => dnatCounters(p.ns, CHAINS.destinations));
     const tally = burst(state.ns.client, VIP, 80, connections);
     console.log(`  connected ${tally.ok}, failed ${tally.failed}, in ${(tally.elapsedMs / 1000).toFixed(2)} s`);
-    const byProxy = delta(lab.dnatCounters(state.ns.nlb2, "NLB2-TARGETS"), nlb2Before);
+    const byProxy = delta(dnatCounters(state.ns.nlb2, NLB2_CHAIN), nlb2Before);
     console.log(`  NLB-2 stand-in over the proxies: ${state.proxies.map(p => `${p.ns.slice(state.prefix.length + 1)} ${byProxy.get(p.inAddress) ?? 0}`).join(", ")}`);
     console.log(`  ${pad("destination", 16)}${state.proxies.map(p => pad(p.ns.slice(state.prefix.length + 1), 9)).join("")}${pad("total", 8)}NLB-1 saw`);
-    const perProxy = state.proxies.map((p, i) => delta(lab.dnatCounters(p.ns, "CRPROXY-DESTINATIONS"), proxiesBefore[i]));
+    const perProxy = state.proxies.map((p, i) => delta(dnatCounters(p.ns, CHAINS.destinations), proxiesBefore[i]));
     const after = lab.publicCounters();
     const totals = destinations.map(d => sum(perProxy.map(m => m.get(d) ?? 0)));
     destinations.forEach((d, i) => {
@@ -91,7 +97,7 @@ function demo(lab: Lab, destinationCount: number, connections: number): void {
     });
     if (destinations.length > 1) {
         const chi = chiSquareTest(totals);
-        console.log(`  (counted by the proxies' CRPROXY-DESTINATIONS rules, iptables -t nat -L CRPROXY-DESTINATIONS -v -x -n)`);
+        console.log(`  (counted by the proxies' ${CHAINS.destinations} rules, iptables -t nat -L ${CHAINS.destinations} -v -x -n)`);
         console.log(`  chi-square against an even split: ${chi.statistic.toFixed(2)} with ${chi.df} df, p = ${chi.p.toPrecision(3)}`);
     }
 }
@@ -103,10 +109,10 @@ function printKeep(lab: Lab): void {
 The lab stays up (run id ${state.runId}). Poke at it as root:
   ip netns exec ${state.ns.client} curl --cacert ${state.caCert} --resolve ${USER_HOST}:443:${VIP} https://${USER_HOST}/ip
   ip netns exec ${state.ns.client} curl --cacert ${state.caCert} --resolve ${USER_HOST}:443:${p0.inAddress} https://${USER_HOST}/anything
-  ip netns exec ${p0.ns} iptables -t nat -L CRPROXY-DESTINATIONS -v -x -n
+  ip netns exec ${p0.ns} iptables -t nat -L ${CHAINS.destinations} -v -x -n
   ip netns exec ${p0.ns} iptables-save
   ip netns exec ${p0.ns} conntrack -L
-  ip netns exec ${state.ns.nlb1} iptables -t nat -L NLB1-LISTENERS -v -x -n
+  ip netns exec ${state.ns.nlb1} iptables -t nat -L ${NLB1_CHAIN} -v -x -n
   tail -f ${state.albAccessLog}
   ip netns list | grep ${state.prefix}
 Remove it:
@@ -127,25 +133,20 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-    const { values } = parseArgs({
-        args: argv,
-        strict: true,
-        options: {
-            keep: { type: "boolean", default: false },
-            down: { type: "string" },
-            list: { type: "boolean", default: false },
-            proxies: { type: "string" },
-            destinations: { type: "string" },
-            connections: { type: "string" },
-            help: { type: "boolean", default: false },
-            worker: { type: "string" },
-        },
+    const { values, help } = parseFlags(argv, {
+        keep: { type: "boolean" },
+        down: { type: "string" },
+        list: { type: "boolean" },
+        proxies: { type: "string" },
+        destinations: { type: "string" },
+        connections: { type: "string" },
+        worker: { type: "string" },
     });
     return {
         keep: values.keep ?? false,
         down: values.down,
         list: values.list ?? false,
-        help: values.help ?? false,
+        help,
         proxies: intFlag("proxies", values.proxies, 2, 1, 8),
         destinations: intFlag("destinations", values.destinations, 3, 1, PUBLIC_ADDRESSES.length),
         connections: intFlag("connections", values.connections, 600, 1, 100_000),
@@ -239,7 +240,7 @@ async function main(): Promise<number> {
 }
 
 main().then(code => process.exit(code), err => {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (isUsageError(err)) {
         console.error(`lab: ${(err as Error).message}\n${USAGE}`);
         process.exit(2);
     }

@@ -1,37 +1,22 @@
 // Reading a namespace's netfilter state back, in forms the tests can compare.
+import { parseIptablesSave, Rule, rulesOf, Table } from "../proxy/iptablesSave";
+import { CHAINS } from "../proxy/rules";
+import { JUMP_COMMENT } from "../proxy/script";
 import { inNs } from "./exec";
 
-/** `iptables-save` (no counters asked), minus the `# Generated/Completed` comments and policy counters. */
-export function saveRules(ns: string): string[] {
-    return normalizeSave(inNs(ns, "iptables-save", []).stdout);
+/** A namespace's rules as iptables-save prints them (no counters asked), read by the one strict parser. */
+export function saveRules(ns: string): Table[] {
+    return parseIptablesSave(inNs(ns, "iptables-save", []).stdout);
 }
 
-export function normalizeSave(text: string): string[] {
-    return text.split("\n")
-        .filter(l => l.trim() !== "" && !l.startsWith("#"))
-        .map(l => l.replace(/\s*\[\d+:\d+\]\s*$/, "").replace(/^\[\d+:\d+\]\s*/, ""));
-}
-
-/** The `-A CHAIN ...` lines of one chain of one table, in order. */
-export function chainRules(lines: readonly string[], table: string, chain: string): string[] {
-    const rules: string[] = [];
-    let current = "";
-    for (const line of lines) {
-        if (line.startsWith("*")) current = line.slice(1);
-        else if (current === table && line.startsWith(`-A ${chain} `)) rules.push(line);
+/** Packets counted by each DNAT rule of a nat chain, keyed by its --to-destination (new connections). */
+export function dnatCounters(ns: string, chain: string): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const rule of rulesOf(parseIptablesSave(inNs(ns, "iptables-save", ["-c", "-t", "nat"]).stdout), "nat", chain)) {
+        if (rule.toDestination === undefined) continue;
+        counts.set(rule.toDestination, (counts.get(rule.toDestination) ?? 0) + (rule.counters?.packets ?? 0));
     }
-    return rules;
-}
-
-/** Chains declared in a table (`:NAME POLICY`), builtin and user-defined. */
-export function chainNames(lines: readonly string[], table: string): string[] {
-    const names: string[] = [];
-    let current = "";
-    for (const line of lines) {
-        if (line.startsWith("*")) current = line.slice(1);
-        else if (current === table && line.startsWith(":")) names.push(line.slice(1).split(/\s+/)[0]);
-    }
-    return names;
+    return counts;
 }
 
 export interface DestinationRule {
@@ -41,17 +26,17 @@ export interface DestinationRule {
 }
 
 /** CRPROXY-DESTINATIONS as installed: the DNAT target and probability of each rule, in order. */
-export function installedDestinations(lines: readonly string[]): DestinationRule[] {
-    return chainRules(lines, "nat", "CRPROXY-DESTINATIONS").map(rule => {
-        const dest = /--to-destination (\S+)/.exec(rule);
-        const p = /--probability (\S+)/.exec(rule);
-        if (!dest) throw new Error(`not a DNAT rule: ${rule}`);
-        return { destination: dest[1], probability: p ? Number(p[1]) : undefined };
+export function installedDestinations(tables: readonly Table[]): DestinationRule[] {
+    return rulesOf(tables, "nat", CHAINS.destinations).map(rule => {
+        if (rule.jump !== "DNAT" || rule.toDestination === undefined) throw new Error(`not a DNAT rule: ${rule.line}`);
+        return { destination: rule.toDestination, probability: rule.probability === undefined ? undefined : Number(rule.probability) };
     });
 }
 
-/** Is this rule one of ours (a CRPROXY chain's rule or a jump to one)? */
-export const isOurs = (rule: string) => /CRPROXY-/.test(rule) || /--comment "?cross-region-proxy"?/.test(rule);
+const OUR_CHAINS: ReadonlySet<string> = new Set(Object.values(CHAINS));
+
+/** Is this rule one of ours (a rule of our chains, or the commented jump to one)? */
+export const isOurs = (rule: Rule) => OUR_CHAINS.has(rule.chain) || (rule.comment === JUMP_COMMENT && OUR_CHAINS.has(rule.jump ?? ""));
 
 /** The conntrack statistics summed over CPUs (`conntrack -S`). */
 export function conntrackStats(ns: string): Record<string, number> {

@@ -2,7 +2,7 @@
 // and invoke the program makes with deterministic placeholder values, and record what was declared.
 // Mocks are process-global, so this is the one module that installs them.
 import * as pulumi from "@pulumi/pulumi";
-import { dnsSuffix, partitionOf } from "../config/partition";
+import { dnsSuffix, partitionOf } from "../core/partition";
 
 export interface DeclaredResource {
     readonly urn: string;
@@ -14,6 +14,8 @@ export interface DeclaredResource {
     readonly dependencies: readonly string[];
     /** Input names whose changes the engine would ignore (the ignoreChanges option). */
     readonly ignoreChanges: readonly string[];
+    /** Per input property, the URNs its value came from (what a policy pack's propertyDependencies holds). */
+    readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
     inputs: Record<string, any>;
 }
 
@@ -127,6 +129,7 @@ export async function installMocks(project: string, stack: string, world: MockWo
     type Request = {
         getParent(): string; getType(): string; getName(): string; getCustom?(): boolean; getDependenciesList?(): string[];
         getIgnorechangesList?(): string[];
+        getPropertydependenciesMap?(): { forEach(each: (deps: { getUrnsList(): string[] }, key: string) => void): void };
     };
     type Handler = (req: Request, cb: unknown) => Promise<void>;
     const monitor = pulumi.runtime.getMonitor() as unknown as {
@@ -138,6 +141,8 @@ export async function installMocks(project: string, stack: string, world: MockWo
         const original = monitor[method].bind(monitor);
         monitor[method] = (req, cb) => {
             const parent = req.getParent();
+            const propertyDependencies: Record<string, string[]> = {};
+            req.getPropertydependenciesMap?.().forEach((deps, key) => { propertyDependencies[key] = deps.getUrnsList(); });
             declared.push({
                 urn: monitor.newUrn(parent, req.getType(), req.getName()),
                 type: req.getType(),
@@ -146,6 +151,7 @@ export async function installMocks(project: string, stack: string, world: MockWo
                 custom: req.getCustom ? req.getCustom() : true,
                 dependencies: req.getDependenciesList ? req.getDependenciesList() : [],
                 ignoreChanges: req.getIgnorechangesList ? req.getIgnorechangesList() : [],
+                propertyDependencies,
                 inputs: {},
             });
             return original(req, cb);

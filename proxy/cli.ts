@@ -1,51 +1,55 @@
 // npm run --silent proxy:render -- --destinations 203.0.113.10,203.0.113.11 --ports 80,443 [--format script|agent|user-data]
-// Prints the artifact on stdout; bad input: a message on stderr and exit status 2.
-import { parseArgs } from "node:util";
-import { InvalidValueError, requireInteger, requirePortRange } from "../config/validate";
+// Prints the artifact on stdout; --help prints the usage; bad input: a message on stderr and exit status 2.
+import { isUsageError, parseFlags } from "../core/cli";
+import { InvalidValueError, requireInteger, requirePortRange, TCP_PORT_LIMITS } from "../core/validate";
 import { ArtifactFormat, FORMATS, renderArtifact } from "./render";
+import { CONNMARK_LIMITS, CONNTRACK_MAX_LIMITS, ESTABLISHED_TIMEOUT_LIMITS } from "./spec";
 
 const USAGE = `usage: proxy:render --destinations IP[,IP...] --ports PORT[,PORT...] [--format script|agent|user-data]
-                    [--nat-ports LO-HI] [--conntrack-max N] [--established-timeout SECONDS] [--connmark BIT]`;
+                    [--nat-ports LO-HI] [--conntrack-max N] [--established-timeout SECONDS] [--connmark-mask BIT]
+                    [--help]`;
 
 const list = (value: string | undefined) => (value ?? "").split(",").map(s => s.trim()).filter(s => s !== "");
+const optional = <T>(value: string | undefined, parse: (value: string) => T) => (value === undefined ? undefined : parse(value));
 
 function main(argv: string[]): string {
-    const { values } = parseArgs({
-        args: argv,
-        strict: true,
-        options: {
-            "destinations": { type: "string" },
-            "ports": { type: "string" },
-            "format": { type: "string", default: "script" },
-            "nat-ports": { type: "string" },
-            "conntrack-max": { type: "string" },
-            "established-timeout": { type: "string" },
-            "connmark": { type: "string" },
-        },
+    const { values, help } = parseFlags(argv, {
+        "destinations": { type: "string" },
+        "ports": { type: "string" },
+        "format": { type: "string" },
+        "nat-ports": { type: "string" },
+        "conntrack-max": { type: "string" },
+        "established-timeout": { type: "string" },
+        "connmark-mask": { type: "string" },
     });
-    const format = values.format as ArtifactFormat;
+    if (help) {
+        return `${USAGE}\n`;
+    }
+    const format = (values.format ?? "script") as ArtifactFormat;
     if (!FORMATS.includes(format)) {
         throw new InvalidValueError("--format", `expected one of ${FORMATS.join(", ")}, got '${values.format}'`);
     }
-    const connmark = values.connmark === undefined ? undefined : /^0x[0-9a-f]+$/i.test(values.connmark)
-        ? parseInt(values.connmark, 16) : requireInteger("--connmark", values.connmark, 1, 0x40000000);
+    const connmark = optional(values["connmark-mask"], mask => /^0x[0-9a-f]+$/i.test(mask)
+        ? parseInt(mask, 16) : requireInteger("--connmark-mask", mask, CONNMARK_LIMITS.min, CONNMARK_LIMITS.max));
     return renderArtifact(format, {
         destinations: list(values.destinations),
-        ports: list(values.ports).map(p => requireInteger("--ports", p, 1, 65535)),
-        natPorts: values["nat-ports"] === undefined ? undefined : requirePortRange("--nat-ports", values["nat-ports"]),
-        conntrackMax: values["conntrack-max"] === undefined ? undefined : requireInteger("--conntrack-max", values["conntrack-max"], 1024, 16777216),
-        establishedTimeoutSeconds: values["established-timeout"] === undefined ? undefined
-            : requireInteger("--established-timeout", values["established-timeout"], 60, 432000),
+        ports: list(values.ports).map(p => requireInteger("--ports", p, TCP_PORT_LIMITS.min, TCP_PORT_LIMITS.max)),
+        natPorts: optional(values["nat-ports"], range => requirePortRange("--nat-ports", range)),
+        conntrackMax: optional(values["conntrack-max"],
+            n => requireInteger("--conntrack-max", n, CONNTRACK_MAX_LIMITS.min, CONNTRACK_MAX_LIMITS.max)),
+        establishedTimeoutSeconds: optional(values["established-timeout"],
+            n => requireInteger("--established-timeout", n, ESTABLISHED_TIMEOUT_LIMITS.min, ESTABLISHED_TIMEOUT_LIMITS.max)),
         connmark,
     }, {
         destinations: "--destinations", ports: "--ports", natPorts: "--nat-ports", conntrackMax: "--conntrack-max",
-        establishedTimeoutSeconds: "--established-timeout", connmark: "--connmark",
+        establishedTimeoutSeconds: "--established-timeout", connmark: "--connmark-mask",
     });
 }
 
 try {
     process.stdout.write(main(process.argv.slice(2)));
 } catch (err) {
+    if (!isUsageError(err)) throw err;
     const message = err instanceof InvalidValueError ? err.message : `${(err as Error).message}\n${USAGE}`;
     process.stderr.write(`proxy:render: ${message}\n`);
     process.exit(2);

@@ -2,7 +2,7 @@
 // renderers print comes from a validated ForwardingSpec, so no input can reach a shell or a rule unchecked.
 import {
     InvalidValueError, PortRange, requireDestinations, requireInteger, requirePortRange, requirePorts,
-} from "../config/validate";
+} from "../core/validate";
 
 export interface ForwardingOptions {
     /** Source ports MASQUERADE may use; the kernel's default is 1024-65535. */
@@ -31,9 +31,15 @@ export interface ForwardingSpec {
 
 /** The kernel caps its default conntrack table at this size; we make it explicit and tunable. */
 export const DEFAULT_CONNTRACK_MAX = 262144;
+/** nf_conntrack_max values we accept: a table small enough to fill in a test, up to 16 Mi entries. */
+export const CONNTRACK_MAX_LIMITS = { min: 1024, max: 16777216 } as const;
 /** NLB TCP idle timeout (350 s) plus a margin, so the proxy never forgets a flow the NLB still holds. */
 export const DEFAULT_ESTABLISHED_TIMEOUT_SECONDS = 360;
+/** nf_conntrack_tcp_timeout_established values we accept: the NLB's smallest idle timeout to the kernel's default (5 days). */
+export const ESTABLISHED_TIMEOUT_LIMITS = { min: 60, max: 432000 } as const;
 export const DEFAULT_CONNMARK = 0x4000;
+/** The connmark bit is one of bits 0-30 (0x1 to 0x40000000). */
+export const CONNMARK_LIMITS = { min: 1, max: 0x40000000 } as const;
 
 export type ForwardingSettings = Omit<ForwardingSpec, "destinations" | "ports">;
 type Keys = Partial<Record<keyof ForwardingInput, string>>;
@@ -41,15 +47,17 @@ type Keys = Partial<Record<keyof ForwardingInput, string>>;
 /** Checks the kernel and NAT settings and fills their defaults; throws InvalidValueError naming the field. */
 export function forwardingSettings(input: ForwardingOptions, keys: Keys = {}): ForwardingSettings {
     const key = (field: keyof ForwardingInput) => keys[field] ?? field;
-    const connmark = requireInteger(key("connmark"), input.connmark ?? DEFAULT_CONNMARK, 1, 0x40000000);
+    const connmark = requireInteger(key("connmark"), input.connmark ?? DEFAULT_CONNMARK, CONNMARK_LIMITS.min, CONNMARK_LIMITS.max);
     if ((connmark & (connmark - 1)) !== 0) {
         throw new InvalidValueError(key("connmark"), `0x${connmark.toString(16)} is not a single bit such as 0x4000`);
     }
     return {
         natPorts: input.natPorts && requirePortRange(key("natPorts"), `${input.natPorts.from}-${input.natPorts.to}`),
-        conntrackMax: requireInteger(key("conntrackMax"), input.conntrackMax ?? DEFAULT_CONNTRACK_MAX, 1024, 16777216),
+        conntrackMax: requireInteger(key("conntrackMax"), input.conntrackMax ?? DEFAULT_CONNTRACK_MAX,
+            CONNTRACK_MAX_LIMITS.min, CONNTRACK_MAX_LIMITS.max),
         establishedTimeoutSeconds: requireInteger(key("establishedTimeoutSeconds"),
-            input.establishedTimeoutSeconds ?? DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, 60, 432000),
+            input.establishedTimeoutSeconds ?? DEFAULT_ESTABLISHED_TIMEOUT_SECONDS,
+            ESTABLISHED_TIMEOUT_LIMITS.min, ESTABLISHED_TIMEOUT_LIMITS.max),
         connmark,
     };
 }

@@ -1,141 +1,15 @@
 // npm run capacity -- --connections 500000 --destinations 3 [--proxies-min 2] [--ports-per-destination 1]
-//                     [--conntrack-max 262144] [--nat-port-range 64512] [--new-per-second 0] [--json]
+//                     [--conntrack-max 262144] [--nat-port-range 64512] [--new-per-second 0] [--json] [--help]
 //
-// How many iptables proxies a load needs, and which limit binds first. See docs/capacity.md for the model;
-// the forwarding lab (npm run test:lab, test 8) measures the NAT limit on a real kernel.
-import { parseArgs } from "node:util";
-
-/** Ports MASQUERADE may use by default: 1024-65535. */
-export const DEFAULT_NAT_PORT_RANGE = 64512;
-/** The kernel's default (and our user-data's) nf_conntrack_max. */
-export const DEFAULT_CONNTRACK_MAX = 262144;
-/** nf_conntrack_tcp_timeout_time_wait: a closed connection keeps its entry (and NAT port) this long. */
-export const TIME_WAIT_SECONDS = 120;
-/** nf_nat_l4proto_unique_tuple tries 128 + 64 + 32 + 16 + 8 ports before it gives up (kernels since 2018). */
-export const NAT_PORT_SEARCH_TRIES = 248;
-/** A range this small is searched whole in the first round: allocation fails only when every port is taken. */
-export const NAT_PORT_SEARCH_FIRST_ROUND = 128;
-/** Plan for at most this chance that a new connection finds no NAT port (insert_failed, dropped SYN). */
-export const PORT_SEARCH_FAILURE_BUDGET = 0.001;
-/** The NAT utilization at which the bounded search fails that often: 0.001^(1/248) ≈ 0.9725. */
-export const NAT_USABLE_FRACTION = Math.pow(PORT_SEARCH_FAILURE_BUDGET, 1 / NAT_PORT_SEARCH_TRIES);
-export const MAX_DESTINATIONS = 32;
-
-export interface CapacityInput {
-    /** Concurrent connections the fleet must carry (established and closing). */
-    readonly connections: number;
-    /** NLB-1 addresses the proxies spread over. */
-    readonly destinations: number;
-    /** Listener ports that carry the load evenly (a port without traffic adds nothing). Default 1. */
-    readonly portsPerDestination?: number;
-    /** Fewest proxies to run whatever the load (availability). Default 2. */
-    readonly proxiesMin?: number;
-    readonly conntrackMax?: number;
-    /** Size of the MASQUERADE port range (--nat-ports LO-HI gives HI - LO + 1). */
-    readonly natPortRange?: number;
-    /** New connections per second: each closed one holds a conntrack entry and its NAT port in TIME_WAIT. */
-    readonly newPerSecond?: number;
-}
-
-export type Limit = "nat-ports" | "conntrack";
-
-export interface CapacityPlan {
-    readonly input: Required<CapacityInput>;
-    /** Connections to hold at once: the target plus TIME_WAIT entries (newPerSecond x 120 s). */
-    readonly concurrent: number;
-    readonly timeWait: number;
-    /** Unique (proxy address, NAT port, destination address, destination port) tuples one proxy has. */
-    readonly natTuplesPerProxy: number;
-    /** The part of them usable before the bounded port search fails more often than the budget (0.1 %). */
-    readonly natUsablePerProxy: number;
-    readonly conntrackPerProxy: number;
-    /** Connections one proxy holds: the smaller of the two limits. */
-    readonly perProxy: number;
-    /** The limit that binds first on one proxy (both when they are equal). */
-    readonly binding: readonly Limit[];
-    /** Proxies the load alone needs, and what to run (never fewer than proxiesMin). */
-    readonly proxiesForLoad: number;
-    readonly proxies: number;
-    /** What decides the proxy count: the load, or the availability minimum. */
-    readonly decidedBy: "load" | "proxies-min";
-    /** Per proxy at the planned count, as fractions of each limit. */
-    readonly natUtilization: number;
-    readonly conntrackUtilization: number;
-    /** Chance that a new connection finds no free port in the kernel's bounded search at that utilization. */
-    readonly portSearchFailure: number;
-    /** Proxies needed to still carry the load with one proxy lost. */
-    readonly proxiesWithOneLost: number;
-}
-
-export class CapacityInputError extends Error {
-    constructor(readonly flag: string, detail: string) {
-        super(`${flag}: ${detail}`);
-        this.name = "CapacityInputError";
-    }
-}
-
-function requireInt(flag: string, value: number, min: number, max: number): number {
-    if (!Number.isSafeInteger(value) || value < min || value > max) {
-        throw new CapacityInputError(flag, `expected an integer from ${min} to ${max}, got ${value}`);
-    }
-    return value;
-}
-
-/**
- * Chance that the kernel's bounded search finds no free NAT port for a new connection when a fraction
- * `utilization` of the range (towards one destination address and port) is taken. Ports in use are
- * scattered at random (--random-fully), so each try hits a used port with probability `utilization`;
- * a range of at most 128 ports is searched whole, so it fails only when full.
- */
-export function portSearchFailure(utilization: number, rangeSize: number): number {
-    if (utilization >= 1) return 1;
-    if (rangeSize <= NAT_PORT_SEARCH_FIRST_ROUND) return 0;
-    return Math.pow(utilization, NAT_PORT_SEARCH_TRIES);
-}
-
-/** Pure: the proxy count a load needs and the limit that binds first. Throws CapacityInputError. */
-export function planCapacity(raw: CapacityInput): CapacityPlan {
-    const input: Required<CapacityInput> = {
-        connections: requireInt("--connections", raw.connections, 1, 1e12),
-        destinations: requireInt("--destinations", raw.destinations, 1, MAX_DESTINATIONS),
-        portsPerDestination: requireInt("--ports-per-destination", raw.portsPerDestination ?? 1, 1, 16),
-        proxiesMin: requireInt("--proxies-min", raw.proxiesMin ?? 2, 1, 10000),
-        conntrackMax: requireInt("--conntrack-max", raw.conntrackMax ?? DEFAULT_CONNTRACK_MAX, 1024, 16777216),
-        natPortRange: requireInt("--nat-port-range", raw.natPortRange ?? DEFAULT_NAT_PORT_RANGE, 1, DEFAULT_NAT_PORT_RANGE),
-        newPerSecond: requireInt("--new-per-second", raw.newPerSecond ?? 0, 0, 1e9),
-    };
-    const timeWait = input.newPerSecond * TIME_WAIT_SECONDS;
-    const concurrent = input.connections + timeWait;
-    const natTuplesPerProxy = input.natPortRange * input.destinations * input.portsPerDestination;
-    const natUsablePerProxy = input.natPortRange <= NAT_PORT_SEARCH_FIRST_ROUND
-        ? natTuplesPerProxy : Math.floor(natTuplesPerProxy * NAT_USABLE_FRACTION);
-    const conntrackPerProxy = input.conntrackMax;
-    const perProxy = Math.min(natUsablePerProxy, conntrackPerProxy);
-    const binding: Limit[] = [];
-    if (natUsablePerProxy === perProxy) binding.push("nat-ports");
-    if (conntrackPerProxy === perProxy) binding.push("conntrack");
-    const proxiesForLoad = Math.ceil(concurrent / perProxy);
-    const proxies = Math.max(input.proxiesMin, proxiesForLoad);
-    const each = concurrent / proxies;
-    const natUtilization = each / natTuplesPerProxy;
-    return {
-        input,
-        concurrent,
-        timeWait,
-        natTuplesPerProxy,
-        natUsablePerProxy,
-        conntrackPerProxy,
-        perProxy,
-        binding,
-        proxiesForLoad,
-        proxies,
-        decidedBy: proxiesForLoad >= input.proxiesMin ? "load" : "proxies-min",
-        natUtilization,
-        conntrackUtilization: each / conntrackPerProxy,
-        portSearchFailure: portSearchFailure(natUtilization, input.natPortRange),
-        proxiesWithOneLost: Math.max(input.proxiesMin, proxiesForLoad + 1),
-    };
-}
+// The command line of the capacity model (proxy/capacity.ts): how many iptables proxies a load needs, and
+// which limit binds first. See docs/capacity.md; the forwarding lab's NAT port tests measure the limit.
+import { isUsageError, parseFlags } from "../core/cli";
+import { InvalidValueError } from "../core/validate";
+import {
+    CapacityInput, CapacityPlan, DEFAULT_NAT_PORT_RANGE, Limit, NAT_PORT_SEARCH_FIRST_ROUND, NAT_PORT_SEARCH_TRIES,
+    NAT_USABLE_FRACTION, planCapacity, PORT_SEARCH_FAILURE_BUDGET, TIME_WAIT_SECONDS,
+} from "../proxy/capacity";
+import { DEFAULT_CONNTRACK_MAX } from "../proxy/spec";
 
 const n = (x: number) => Math.round(x).toLocaleString("en-US");
 const probability = (p: number) => (p < 1e-12 ? "< 1e-12" : p.toPrecision(2));
@@ -170,30 +44,27 @@ export function formatPlan(plan: CapacityPlan): string {
 }
 
 const USAGE = `usage: npm run capacity -- --connections N --destinations N [--proxies-min 2] [--ports-per-destination 1]
-                          [--conntrack-max 262144] [--nat-port-range 64512] [--new-per-second 0] [--json]`;
+                          [--conntrack-max ${DEFAULT_CONNTRACK_MAX}] [--nat-port-range ${DEFAULT_NAT_PORT_RANGE}] [--new-per-second 0] [--json] [--help]`;
 
 const FLAGS = ["connections", "destinations", "proxies-min", "ports-per-destination", "conntrack-max", "nat-port-range", "new-per-second"] as const;
 
-export function parseCapacityArgs(argv: readonly string[]): { input: CapacityInput; json: boolean } {
-    const { values, positionals } = parseArgs({
-        args: [...argv],
-        strict: true,
-        allowPositionals: true,
-        options: {
-            ...Object.fromEntries(FLAGS.map(f => [f, { type: "string" as const }])),
-            json: { type: "boolean" as const, default: false },
-        },
-    });
-    if (positionals.length) throw new CapacityInputError(positionals[0], "unexpected argument");
+/** The plan's input, or undefined when --help was asked. */
+export function parseCapacityArgs(argv: readonly string[]): { input: CapacityInput; json: boolean } | undefined {
+    const { values, positionals, help } = parseFlags(argv, {
+        ...Object.fromEntries(FLAGS.map(f => [f, { type: "string" as const }])),
+        json: { type: "boolean" as const },
+    }, true);
+    if (help) return undefined;
+    if (positionals.length) throw new InvalidValueError(positionals[0], "unexpected argument");
     const v = values as Record<string, string | boolean | undefined>;
     const num = (flag: string): number | undefined => {
         const s = v[flag];
         if (s === undefined) return undefined;
-        if (typeof s !== "string" || !/^[0-9]+$/.test(s)) throw new CapacityInputError(`--${flag}`, `expected a whole number, got '${s}'`);
+        if (typeof s !== "string" || !/^[0-9]+$/.test(s)) throw new InvalidValueError(`--${flag}`, `expected a whole number, got '${s}'`);
         return Number(s);
     };
     for (const required of ["connections", "destinations"]) {
-        if (v[required] === undefined) throw new CapacityInputError(`--${required}`, "is required");
+        if (v[required] === undefined) throw new InvalidValueError(`--${required}`, "is required");
     }
     return {
         input: {
@@ -211,12 +82,17 @@ export function parseCapacityArgs(argv: readonly string[]): { input: CapacityInp
 
 export function main(argv: readonly string[], out: (s: string) => void, err: (s: string) => void): number {
     try {
-        const { input, json } = parseCapacityArgs(argv);
-        const plan = planCapacity(input);
+        const parsed = parseCapacityArgs(argv);
+        if (!parsed) {
+            out(`${USAGE}\n`);
+            return 0;
+        }
+        const plan = planCapacity(parsed.input);
+        const json = parsed.json;
         out(json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
         return 0;
     } catch (e) {
-        const known = e instanceof CapacityInputError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+        const known = isUsageError(e);
         err(`capacity: ${(e as Error).message}\n${USAGE}\n`);
         return known ? 2 : 1;
     }

@@ -21,16 +21,16 @@ export interface ChinaOutputs {
  * The global stack's outputs this stack builds on, read and checked before anything else is declared:
  * a bad global stack fails the update with nothing half-built (a StackReference is no cloud resource).
  */
-export async function readGlobalStack(globalStack: string, proxyIdleTimeoutSeconds: number): Promise<GlobalStackInputs> {
+export async function readGlobalStack(globalStack: string, config: ChinaConfig): Promise<GlobalStackInputs> {
     const reference = new pulumi.StackReference(globalStack);
     const outputs = Object.fromEntries(await Promise.all(["nlbPublicIps", "nlbIdleTimeoutSeconds"]
         .map(async name => [name, await reference.getOutputValue(name)] as const)));
-    return parseGlobalStackOutputs(globalStack, outputs, proxyIdleTimeoutSeconds);
+    return parseGlobalStackOutputs(globalStack, outputs, config);
 }
 
 export async function chinaStack(config: ChinaConfig): Promise<ChinaOutputs> {
     const destinations = "ips" in config.destinations ? config.destinations.ips
-        : (await readGlobalStack(config.destinations.globalStack, config.idleTimeoutSeconds)).destinations;
+        : (await readGlobalStack(config.destinations.globalStack, config)).destinations;
     const network = new Network("china", {
         cidrBlock: config.vpcCidr,
         availabilityZoneCount: config.availabilityZoneCount,
@@ -55,6 +55,7 @@ export async function chinaStack(config: ChinaConfig): Promise<ChinaOutputs> {
         zoneId,
         recordName: proxyName,
         alarmTopicArn: config.alarmTopicArn,
+        deletionProtection: config.deletionProtection,
     });
 
     const edge = config.edge === undefined ? undefined : new CloudfrontEdge("edge", {

@@ -56,6 +56,7 @@ export function globalStack(config: GlobalConfig): GlobalOutputs {
         appPort: HTTPBIN_PORT,
         healthCheckPath: HEALTH_CHECK_PATH,
         appHostName: `httpbin.${config.domainName}`,
+        deletionProtection: config.deletionProtection,
     });
     new Httpbin("httpbin", {
         provider: platform.provider,
@@ -76,6 +77,7 @@ export function globalStack(config: GlobalConfig): GlobalOutputs {
         zoneId,
         recordName: `nlbtoalb.${config.domainName}`,
         alarmTopicArn: config.alarmTopicArn,
+        deletionProtection: config.deletionProtection,
     });
 
     return {

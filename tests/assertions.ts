@@ -1,6 +1,6 @@
 // Assertions shared by the pure tests.
 import { strict as assert } from "node:assert";
-import { InvalidValueError } from "../config/validate";
+import { InvalidValueError } from "../core/validate";
 
 export const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 

@@ -1,9 +1,11 @@
-// The sizing helper (scripts/capacity.ts): pure, no root, no network.
+// The capacity model (proxy/capacity.ts) and its command line (scripts/capacity.ts): pure, no root, no network.
 import * as assert from "node:assert/strict";
+import { InvalidValueError, MAX_DESTINATIONS, MAX_PORTS, NAT_PORT_LIMITS } from "../core/validate";
 import {
-    CapacityInputError, DEFAULT_CONNTRACK_MAX, DEFAULT_NAT_PORT_RANGE, formatPlan, main, NAT_USABLE_FRACTION,
-    planCapacity, portSearchFailure,
-} from "../scripts/capacity";
+    DEFAULT_NAT_PORT_RANGE, NAT_USABLE_FRACTION, planCapacity, portSearchFailure, TIME_WAIT_SECONDS,
+} from "../proxy/capacity";
+import { CONNTRACK_MAX_LIMITS, DEFAULT_CONNTRACK_MAX } from "../proxy/spec";
+import { formatPlan, main } from "../scripts/capacity";
 
 function cli(argv: string[]): { code: number; out: string; err: string } {
     let out = "";
@@ -12,11 +14,11 @@ function cli(argv: string[]): { code: number; out: string; err: string } {
     return { code, out, err };
 }
 
-describe("capacity planning (scripts/capacity.ts)", () => {
+describe("capacity planning (proxy/capacity.ts)", () => {
     it("sizes the issue's example: 500,000 connections over 3 destinations need 3 proxies, NAT ports bind first", () => {
         const plan = planCapacity({ connections: 500_000, destinations: 3 });
-        assert.equal(plan.natTuplesPerProxy, 64_512 * 3);
-        assert.equal(plan.natUsablePerProxy, Math.floor(193_536 * NAT_USABLE_FRACTION));
+        assert.equal(plan.natTuplesPerProxy, DEFAULT_NAT_PORT_RANGE * 3);
+        assert.equal(plan.natUsablePerProxy, Math.floor(DEFAULT_NAT_PORT_RANGE * 3 * NAT_USABLE_FRACTION));
         assert.equal(plan.conntrackPerProxy, DEFAULT_CONNTRACK_MAX);
         assert.deepEqual(plan.binding, ["nat-ports"]);
         assert.equal(plan.proxies, 3);
@@ -25,26 +27,27 @@ describe("capacity planning (scripts/capacity.ts)", () => {
         assert.ok(plan.natUtilization > 0.86 && plan.natUtilization < 0.862);
     });
 
-    it("uses the defaults the user-data applies (conntrack 262,144, NAT range 1024-65535)", () => {
+    it("uses the defaults the user-data applies (the spec's conntrack table, the whole NAT port range)", () => {
         const plan = planCapacity({ connections: 1, destinations: 1 });
-        assert.equal(plan.input.conntrackMax, 262_144);
+        assert.equal(plan.input.conntrackMax, DEFAULT_CONNTRACK_MAX);
         assert.equal(plan.input.natPortRange, DEFAULT_NAT_PORT_RANGE);
-        assert.equal(DEFAULT_NAT_PORT_RANGE, 65_535 - 1_024 + 1);
+        assert.equal(DEFAULT_NAT_PORT_RANGE, NAT_PORT_LIMITS.to - NAT_PORT_LIMITS.from + 1);
         assert.equal(plan.input.proxiesMin, 2);
         assert.equal(plan.input.portsPerDestination, 1);
     });
 
     it("lets conntrack bind first when enough destination tuples exist", () => {
         const plan = planCapacity({ connections: 500_000, destinations: 3, portsPerDestination: 2 });
-        assert.equal(plan.natTuplesPerProxy, 387_072);
+        assert.equal(plan.natTuplesPerProxy, DEFAULT_NAT_PORT_RANGE * 3 * 2);
         assert.deepEqual(plan.binding, ["conntrack"]);
-        assert.equal(plan.perProxy, 262_144);
+        assert.equal(plan.perProxy, DEFAULT_CONNTRACK_MAX);
         assert.equal(plan.proxies, 2);
     });
 
     it("reports both limits when they are equal", () => {
         // 128 ports (searched whole, so all usable) x 8 destinations = 1,024 tuples = the conntrack floor.
-        const plan = planCapacity({ connections: 5_000, destinations: 8, natPortRange: 128, conntrackMax: 1024 });
+        assert.equal(128 * 8, CONNTRACK_MAX_LIMITS.min);
+        const plan = planCapacity({ connections: 5_000, destinations: 8, natPortRange: 128, conntrackMax: CONNTRACK_MAX_LIMITS.min });
         assert.deepEqual(plan.binding, ["nat-ports", "conntrack"]);
         assert.equal(plan.proxies, 5);
     });
@@ -57,14 +60,14 @@ describe("capacity planning (scripts/capacity.ts)", () => {
         assert.equal(plan.proxiesWithOneLost, 3);
     });
 
-    it("counts TIME_WAIT entries (new connections per second x 120 s) in the load", () => {
+    it("counts TIME_WAIT entries (new connections per second x TIME_WAIT_SECONDS) in the load", () => {
         const plan = planCapacity({ connections: 100_000, destinations: 3, newPerSecond: 2_000 });
-        assert.equal(plan.timeWait, 240_000);
-        assert.equal(plan.concurrent, 340_000);
+        assert.equal(plan.timeWait, 2_000 * TIME_WAIT_SECONDS);
+        assert.equal(plan.concurrent, 100_000 + 2_000 * TIME_WAIT_SECONDS);
         assert.equal(plan.proxies, 2);
     });
 
-    it("matches the lab's measurement: K NAT ports x N destinations per proxy (test 8 of npm run test:lab)", () => {
+    it("matches the lab's measurement: K NAT ports x N destinations per proxy (the lab's NAT ports exhaustive-search test)", () => {
         for (const [k, n] of [[8, 3], [4, 5]]) {
             const plan = planCapacity({ connections: k * n, destinations: n, natPortRange: k, proxiesMin: 1 });
             assert.equal(plan.perProxy, k * n);
@@ -87,15 +90,17 @@ describe("capacity planning (scripts/capacity.ts)", () => {
             [{ connections: 0, destinations: 3 }, "--connections"],
             [{ connections: 1.5, destinations: 3 }, "--connections"],
             [{ connections: 10, destinations: 0 }, "--destinations"],
-            [{ connections: 10, destinations: 33 }, "--destinations"],
-            [{ connections: 10, destinations: 3, natPortRange: 64_513 }, "--nat-port-range"],
-            [{ connections: 10, destinations: 3, conntrackMax: 100 }, "--conntrack-max"],
+            [{ connections: 10, destinations: MAX_DESTINATIONS + 1 }, "--destinations"],
+            [{ connections: 10, destinations: 3, natPortRange: DEFAULT_NAT_PORT_RANGE + 1 }, "--nat-port-range"],
+            [{ connections: 10, destinations: 3, conntrackMax: CONNTRACK_MAX_LIMITS.min - 1 }, "--conntrack-max"],
+            [{ connections: 10, destinations: 3, conntrackMax: CONNTRACK_MAX_LIMITS.max + 1 }, "--conntrack-max"],
+            [{ connections: 10, destinations: 3, portsPerDestination: MAX_PORTS + 1 }, "--ports-per-destination"],
             [{ connections: 10, destinations: 3, proxiesMin: 0 }, "--proxies-min"],
             [{ connections: 10, destinations: 3, portsPerDestination: 0 }, "--ports-per-destination"],
             [{ connections: 10, destinations: 3, newPerSecond: -1 }, "--new-per-second"],
         ];
         for (const [input, flag] of bad) {
-            assert.throws(() => planCapacity(input), (e: unknown) => e instanceof CapacityInputError && e.flag === flag, JSON.stringify(input));
+            assert.throws(() => planCapacity(input), (e: unknown) => e instanceof InvalidValueError && e.key === flag, JSON.stringify(input));
         }
     });
 
@@ -117,7 +122,14 @@ describe("capacity planning (scripts/capacity.ts)", () => {
             assert.deepEqual(plan.binding, ["conntrack"]);
         });
 
-        it("exits 2 with a clear message on bad flags", () => {
+        it("--help: exit 0, the usage on stdout, nothing planned", () => {
+            const r = cli(["--help", "--connections", "5"]);
+            assert.equal(r.code, 0, r.err);
+            assert.equal(r.err, "");
+            assert.match(r.out, /^usage: npm run capacity -- --connections N --destinations N/);
+        });
+
+        it("exits 2 with a clear message on bad flags (and on a flag given twice)", () => {
             for (const argv of [
                 ["--destinations", "3"],
                 ["--connections", "500000"],
@@ -128,6 +140,7 @@ describe("capacity planning (scripts/capacity.ts)", () => {
                 ["--connections", "500000", "--destinations", "3", "--nat-port-range", "70000"],
                 ["--connections", "500000", "--destinations", "3", "--bogus", "1"],
                 ["--connections", "500000", "--destinations", "3", "extra"],
+                ["--connections", "500000", "--destinations", "3", "--destinations", "4"],
             ]) {
                 const r = cli(argv);
                 assert.equal(r.code, 2, `${argv.join(" ")}: exit ${r.code}`);

@@ -9,6 +9,7 @@ import { GLOBAL_KEYS, GlobalConfig, parseGlobalConfig } from "../config/global";
 import { NAMESPACE, UNDECRYPTED_SECRET, objectConfigSource } from "../config/reader";
 import { escapeRegExp, rejects } from "./assertions";
 import { CERT, KEY, OTHER_CERT, OTHER_KEY } from "./certificates";
+import { CONNTRACK_MAX_LIMITS, DEFAULT_CONNMARK, DEFAULT_CONNTRACK_MAX, DEFAULT_ESTABLISHED_TIMEOUT_SECONDS } from "../proxy/spec";
 
 type Values = Record<string, string | number | boolean | object>;
 
@@ -87,6 +88,7 @@ describe("parseGlobalConfig", () => {
             listenerPorts: [80, 443],
             nlbIdleTimeoutSeconds: 350,
             alarmTopicArn: undefined,
+            deletionProtection: true,
         };
         assert.deepStrictEqual(parseGlobal(), expected);
     });
@@ -285,9 +287,11 @@ describe("parseChinaConfig", () => {
             listenerPorts: [80, 443],
             amiId: undefined,
             idleTimeoutSeconds: 350,
-            forwarding: { natPorts: undefined, conntrackMax: 262144, establishedTimeoutSeconds: 360, connmark: 0x4000 },
+            forwarding: { natPorts: undefined, conntrackMax: DEFAULT_CONNTRACK_MAX, establishedTimeoutSeconds: DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, connmark: DEFAULT_CONNMARK },
             edge: undefined,
             alarmTopicArn: undefined,
+            deletionProtection: true,
+            allowPrivateDestinations: false,
         };
         assert.deepStrictEqual(parseChina(), expected);
     });
@@ -322,15 +326,27 @@ describe("parseChinaConfig", () => {
     });
 
     describe("destinations", () => {
+        const key = "destinationIps";
         it("takes destinationIps as a list, over globalStack", () =>
             assert.deepStrictEqual(parseChina({ destinationIps: ["203.0.113.10", "203.0.113.11"] }).destinations, { ips: ["203.0.113.10", "203.0.113.11"] }));
         it("takes destinationIps as comma-separated text, without globalStack", () =>
-            assert.deepStrictEqual(parseChina({ destinationIps: " 203.0.113.10, 198.51.100.7 ,10.0.0.1" }, "cn-northwest-1", ["globalStack"]).destinations,
+            assert.deepStrictEqual(parseChina({ destinationIps: " 203.0.113.10, 198.51.100.7 ,10.0.0.1", allowPrivateDestinations: "true" }, "cn-northwest-1", ["globalStack"]).destinations,
                 { ips: ["203.0.113.10", "198.51.100.7", "10.0.0.1"] }));
+        for (const [ip, range] of [["10.0.0.1", "10.0.0.0/8"], ["172.31.255.255", "172.16.0.0/12"], ["192.168.1.1", "192.168.0.0/16"],
+            ["100.64.0.1", "100.64.0.0/10"], ["198.19.0.1", "198.18.0.0/15"]] as const) {
+            it(`refuses the private destination ${ip} without allowPrivateDestinations, naming the key`, () => {
+                rejectsChina({ destinationIps: ["203.0.113.10", ip] }, key, new RegExp(`${escapeRegExp(ip)} is in ${escapeRegExp(range)}.*set cross-region-proxy:allowPrivateDestinations to true`));
+                rejectsChina({ destinationIps: [ip], allowPrivateDestinations: "false" }, key, /allowPrivateDestinations/);
+                assert.deepStrictEqual(parseChina({ destinationIps: [ip], allowPrivateDestinations: "true" }).destinations, { ips: [ip] });
+            });
+        }
+        for (const ip of ["172.15.0.1", "172.32.0.1", "100.63.255.255", "100.128.0.1", "198.17.0.1", "198.20.0.1", "11.0.0.1"]) {
+            it(`takes ${ip}, next to a private range but outside it`, () =>
+                assert.deepStrictEqual(parseChina({ destinationIps: [ip] }).destinations, { ips: [ip] }));
+        }
         it("falls back to globalStack when destinationIps is blank", () =>
             assert.deepStrictEqual(parseChina({ destinationIps: "  " }).destinations, { globalStack: "organization/cross-region-proxy/global" }));
 
-        const key = "destinationIps";
         it("rejects a bad address in either form", () => {
             rejectsChina({ destinationIps: ["203.0.113.10", "127.0.0.1"] }, key, /127\.0\.0\.1 is a loopback address/);
             rejectsChina({ destinationIps: "203.0.113.10,169.254.169.254" }, key, /link-local/);
@@ -396,7 +412,8 @@ describe("parseChinaConfig", () => {
         });
 
         it("a conntrack size out of range", () =>
-            rejectsChina({ proxyConntrackMax: 100 }, "proxyConntrackMax", /from 1024 to 16777216, got '100'/));
+            rejectsChina({ proxyConntrackMax: 100 }, "proxyConntrackMax",
+                new RegExp(`from ${CONNTRACK_MAX_LIMITS.min} to ${CONNTRACK_MAX_LIMITS.max}, got '100'`)));
 
         it("bad listener ports", () => {
             rejectsChina({ proxyListenerPorts: [0] }, "proxyListenerPorts", /from 1 to 65535, got '0'/);

@@ -69,15 +69,15 @@ const GOOD: Good[] = [
     {
         title: "prints the user-data with every option",
         args: ["--destinations", " 203.0.113.10, 198.51.100.7 ,10.0.0.1", "--ports", "443", "--format", "user-data", "--nat-ports", "20000-60000",
-            "--conntrack-max", "524288", "--established-timeout", "610", "--connmark", "0x8000"],
+            "--conntrack-max", "524288", "--established-timeout", "610", "--connmark-mask", "0x8000"],
         expected: () => renderArtifact("user-data", {
             destinations: ["203.0.113.10", "198.51.100.7", "10.0.0.1"], ports: [443], natPorts: { from: 20000, to: 60000 },
             conntrackMax: 524288, establishedTimeoutSeconds: 610, connmark: 0x8000,
         }),
     },
     {
-        title: "prints the script with --format script and a decimal --connmark",
-        args: ["--format=script", "--destinations=198.51.100.7", "--ports=8443", "--connmark", "256"],
+        title: "prints the script with --format script and a decimal --connmark-mask",
+        args: ["--format=script", "--destinations=198.51.100.7", "--ports=8443", "--connmark-mask", "256"],
         expected: () => renderArtifact("script", { destinations: ["198.51.100.7"], ports: [8443], connmark: 256 }),
     },
 ];
@@ -95,7 +95,8 @@ const BAD: Bad[] = [
     { title: "a bad --format", args: ["--destinations", "203.0.113.10", "--ports", "80", "--format", "yaml"], flag: "--format", gist: /expected one of script, agent, user-data, got 'yaml'/ },
     { title: "a privileged --nat-ports range", args: ["--destinations", "203.0.113.10", "--ports", "80", "--nat-ports", "80-90"], flag: "--nat-ports", gist: /from 1024 to 65535, got '80'/ },
     { title: "a malformed --nat-ports", args: ["--destinations", "203.0.113.10", "--ports", "80", "--nat-ports", "lots"], flag: "--nat-ports", gist: /expected a port range such as 1024-65535/ },
-    { title: "a --connmark that is not a single bit", args: ["--destinations", "203.0.113.10", "--ports", "80", "--connmark", "3"], flag: "--connmark", gist: /not a single bit/ },
+    { title: "a --connmark-mask that is not a single bit", args: ["--destinations", "203.0.113.10", "--ports", "80", "--connmark-mask", "3"], flag: "--connmark-mask", gist: /not a single bit/ },
+    { title: "a repeated flag", args: ["--destinations", "203.0.113.10", "--ports", "80", "--ports", "443"], flag: "--ports", gist: /is given more than once/ },
 ];
 
 function checkGood(run: Run, c: Good): void {
@@ -123,6 +124,17 @@ describe("proxy:render (CLI)", () => {
     }
     for (const c of BAD) {
         it(`rejects ${c.title}: exit 2, nothing on stdout, stderr names ${c.flag}`, () => checkBad(cliInProcess(c.args), c));
+    }
+    for (const help of ["--help", "-h"]) {
+        it(`${help}: exit 0, the usage on stdout naming every flag, nothing rendered`, () => {
+            const run = cliInProcess([help, "--destinations", "203.0.113.10"]);
+            assert.equal(run.status, 0);
+            assert.equal(run.stderr, "");
+            assert.match(run.stdout, /^usage: proxy:render --destinations/);
+            for (const flag of ["--ports", "--format", "--nat-ports", "--conntrack-max", "--established-timeout", "--connmark-mask"]) {
+                assert.ok(run.stdout.includes(flag), flag);
+            }
+        });
     }
 
     describe("as a real process", function () {

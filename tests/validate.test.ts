@@ -5,8 +5,8 @@ import fc from "fast-check";
 import {
     InvalidValueError, MAX_DESTINATIONS, MAX_PORTS, PRINTABLE_LENGTH, destinationProblem, parseIpv4, printable, requireDestinations,
     requireDomainName, requireInteger, requireLabel, requirePortRange, requirePorts,
-} from "../config/validate";
-import { dnsSuffix, partitionOf, requireRegion } from "../config/partition";
+} from "../core/validate";
+import { dnsSuffix, partitionOf, requireRegion } from "../core/partition";
 import { rejects } from "./assertions";
 
 
@@ -114,10 +114,10 @@ describe("requireDestinations", () => {
             /203\.0\.113\.10 is listed twice; each destination must appear once/));
 
     it(`accepts ${MAX_DESTINATIONS} addresses and rejects ${MAX_DESTINATIONS + 1}`, () => {
-        assert.equal(MAX_DESTINATIONS, 32);
-        assert.equal(requireDestinations("k", addresses(32)).length, 32);
-        rejects(() => requireDestinations("k", addresses(33)), "k", /has 33 addresses; at most 32 are supported/);
-        rejects(() => requireDestinations("k", addresses(1000)), "k", /has 1000 addresses; at most 32/);
+        assert.equal(requireDestinations("k", addresses(MAX_DESTINATIONS)).length, MAX_DESTINATIONS);
+        rejects(() => requireDestinations("k", addresses(MAX_DESTINATIONS + 1)), "k",
+            new RegExp(`has ${MAX_DESTINATIONS + 1} addresses; at most ${MAX_DESTINATIONS} are supported`));
+        rejects(() => requireDestinations("k", addresses(1000)), "k", new RegExp(`has 1000 addresses; at most ${MAX_DESTINATIONS}`));
     });
 
     for (const [value, type] of [[5, "number"], [null, "object"], [undefined, "undefined"], [["1.2.3.4"], "object"], [true, "boolean"]] as const) {

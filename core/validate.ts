@@ -21,9 +21,10 @@ export function parseIpv4(value: string): number[] | undefined {
 }
 
 /**
- * Why an address cannot be a forwarding destination, or undefined if it can. Private ranges are allowed
- * (peered networks, labs); addresses that would turn the proxy into a path to itself, to the instance
- * metadata service or to nowhere are not.
+ * Why an address cannot be a forwarding destination, or undefined if it can. Private ranges pass here
+ * (the renderer serves the lab's namespaces too; the china config refuses them without an opt-in, see
+ * privateRangeOf); addresses that would turn the proxy into a path to itself, to the instance metadata
+ * service or to nowhere never do.
  */
 export function destinationProblem(value: string): string | undefined {
     const octets = parseIpv4(value);
@@ -37,6 +38,26 @@ export function destinationProblem(value: string): string | undefined {
     if (a >= 224 && a <= 239) return `${value} is a multicast address`;
     if (a >= 240) return `${value} is reserved or broadcast (240.0.0.0/4)`;
     return undefined;
+}
+
+/** Ranges that are not on the internet, [first octet, second octet low, high, prefix, what]: RFC 1918, RFC 6598, RFC 2544. */
+const NON_INTERNET_RANGES: readonly [number, number, number, string, string][] = [
+    [10, 0, 255, "10.0.0.0/8", "RFC 1918 private"],
+    [172, 16, 31, "172.16.0.0/12", "RFC 1918 private"],
+    [192, 168, 168, "192.168.0.0/16", "RFC 1918 private"],
+    [100, 64, 127, "100.64.0.0/10", "RFC 6598 shared (carrier-grade NAT)"],
+    [198, 18, 19, "198.18.0.0/15", "RFC 2544 benchmarking"],
+];
+
+/**
+ * The non-internet range a destination lies in, or undefined. NLB-1's addresses are public: a private
+ * destination would make the proxies a public path into whatever network the china VPC can reach
+ * (peerings, VPNs), so the stack config refuses one unless the operator opts in.
+ */
+export function privateRangeOf(value: string): string | undefined {
+    const [a, b] = parseIpv4(value) ?? [];
+    const range = NON_INTERNET_RANGES.find(([first, low, high]) => a === first && b >= low && b <= high);
+    return range ? `${range[3]} (${range[4]})` : undefined;
 }
 
 export const MAX_DESTINATIONS = 32;
@@ -69,7 +90,10 @@ export function requireDestinations(key: string, values: readonly unknown[]): st
 // An NLB listens on a handful of ports; the bound keeps the user-data under EC2's 16 KiB.
 export const MAX_PORTS = 8;
 
-/** A non-empty list of distinct TCP ports, each 1-65535. */
+/** TCP port numbers. */
+export const TCP_PORT_LIMITS = { min: 1, max: 65535 } as const;
+
+/** A non-empty list of distinct TCP ports, each within TCP_PORT_LIMITS. */
 export function requirePorts(key: string, values: readonly unknown[]): number[] {
     if (values.length === 0) {
         throw new InvalidValueError(key, "needs at least one TCP port");
@@ -79,7 +103,7 @@ export function requirePorts(key: string, values: readonly unknown[]): number[] 
     }
     const seen = new Set<number>();
     return values.map(value => {
-        const port = requireInteger(key, value, 1, 65535);
+        const port = requireInteger(key, value, TCP_PORT_LIMITS.min, TCP_PORT_LIMITS.max);
         if (seen.has(port)) {
             throw new InvalidValueError(key, `port ${port} is listed twice`);
         }
@@ -190,14 +214,18 @@ export interface PortRange {
     readonly to: number;
 }
 
-/** "LO-HI" (or a single port) of source ports for NAT; 1024 and up so it never takes a privileged port. */
+/** Source ports NAT may use: the unprivileged ones, which MASQUERADE takes when no range is given. */
+export const NAT_PORT_LIMITS: PortRange = { from: 1024, to: TCP_PORT_LIMITS.max };
+
+/** "LO-HI" (or a single port) of source ports for NAT, inside NAT_PORT_LIMITS so it never takes a privileged port. */
 export function requirePortRange(key: string, value: string): PortRange {
+    const { from: min, to: max } = NAT_PORT_LIMITS;
     const match = /^([0-9]{1,5})(?:-([0-9]{1,5}))?$/.exec(value.trim());
     if (!match) {
-        throw new InvalidValueError(key, `expected a port range such as 1024-65535, got '${printable(value)}'`);
+        throw new InvalidValueError(key, `expected a port range such as ${min}-${max}, got '${printable(value)}'`);
     }
-    const from = requireInteger(key, match[1], 1024, 65535);
-    const to = requireInteger(key, match[2] ?? match[1], 1024, 65535);
+    const from = requireInteger(key, match[1], min, max);
+    const to = requireInteger(key, match[2] ?? match[1], min, max);
     if (from > to) {
         throw new InvalidValueError(key, `range ${from}-${to} is empty: the first port must not exceed the last`);
     }

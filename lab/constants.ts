@@ -1,0 +1,34 @@
+// The forwarding lab's names and addresses. The lab is the system's data path rebuilt from network
+// namespaces joined by veth links:
+//
+//   client ──► nlb2 (NLB-2 stand-in: DNAT spread over the proxies, client IP preserved)
+//                ├─► proxy0 ─┐  each runs exactly `proxy:render --format script` output
+//                └─► proxy1 ─┴► nlb1 (NLB-1 stand-in: public RFC 5737 addresses, each DNATed, no SNAT)
+//                                  └─► alb (ALB stand-in: nginx terminating TLS for *.<domain> and
+//                                           *.<cnDomain>, proxying to httpbin under gunicorn)
+//
+// Every address lives inside a namespace this run creates (links in 198.18.0.0/15, public addresses in
+// RFC 5737 ranges); veth pairs are created directly inside the namespaces, so the host gains nothing but
+// the namespaces themselves, and deleting them removes everything.
+import * as path from "node:path";
+
+export const REPO_ROOT = path.resolve(__dirname, "..");
+export const DOMAIN = "poc1009.example.com";
+export const CN_DOMAIN = "poc1010.example.com";
+/** The name a user in China resolves to NLB-2 (the seed's test.${CN_DOMAIN_NAME}). */
+export const USER_HOST = `test.${CN_DOMAIN}`;
+/** NLB-1's public addresses: one per "availability zone", spread over the three RFC 5737 ranges. */
+export const PUBLIC_ADDRESSES = ["203.0.113.10", "198.51.100.10", "192.0.2.10", "203.0.113.11", "198.51.100.11", "192.0.2.11"];
+/** NLB-2's address as the client sees it. */
+export const VIP = "198.18.1.1";
+export const CLIENT_ADDRESS = "198.18.1.2";
+/** Listener ports of both NLBs and of the proxies. */
+export const LISTENER_PORTS = [80, 443];
+/** A lab-only port where the tests' connection holder listens on the ALB side (NLB-1 forwards all TCP). */
+export const HOLD_PORT = 7000;
+export const NAME_PREFIX = "crp-";
+/** Where httpbin (gunicorn) listens inside the ALB stand-in's namespace. */
+export const HTTPBIN_PORT = 8000;
+
+/** An address of the lab's links (198.18.0.0/15, benchmarking space): 198.18.<third>.<host>. */
+export const link = (third: number, host: number) => `198.18.${third}.${host}`;

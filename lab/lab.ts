@@ -1,0 +1,284 @@
+// A forwarding lab of this run: builds the namespaces, links, stand-ins, PKI, httpbin and nginx (see
+// lab/constants.ts for the picture), applies rendered scripts to the proxies, and removes it all.
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { renderAlbNginxConf } from "./albNginx";
+import {
+    CLIENT_ADDRESS, CN_DOMAIN, DOMAIN, HOLD_PORT, HTTPBIN_PORT, link, LISTENER_PORTS, NAME_PREFIX, PUBLIC_ADDRESSES, VIP,
+} from "./constants";
+import { renderCli, tcpToolArgv, toolEnv } from "./drivers";
+import { inNs, run, RunResult, sleep, startInNs } from "./exec";
+import { dnatCounters } from "./netfilter";
+import { pythonEnv } from "./prerequisites";
+import { NLB1_CHAIN, renderNlb1Rules, renderNlb2Rules } from "./standins";
+import { registerActive, teardown, unregisterActive } from "./teardown";
+import { makePki } from "./tls";
+
+export interface ProxyInfo {
+    readonly index: number;
+    readonly ns: string;
+    /** Address facing NLB-2 (where NLB-2 sends connections). */
+    readonly inAddress: string;
+    /** Address facing NLB-1: the source MASQUERADE gives proxied connections, what httpbin reports. */
+    readonly outAddress: string;
+    readonly inInterface: string;
+    readonly outInterface: string;
+}
+
+export interface LabState {
+    readonly runId: string;
+    readonly prefix: string;
+    readonly dir: string;
+    readonly ns: { readonly client: string; readonly nlb2: string; readonly nlb1: string; readonly alb: string };
+    readonly proxies: readonly ProxyInfo[];
+    /** The public addresses NLB-1 owns, and the ALB node each one forwards to. */
+    readonly publicAddresses: readonly string[];
+    readonly albNodes: readonly string[];
+    readonly caCert: string;
+    readonly albAccessLog: string;
+    readonly pids: Record<string, number>;
+}
+
+export interface LabOptions {
+    readonly proxies?: number;
+    readonly runId?: string;
+    /** Progress lines (default: none). */
+    readonly log?: (line: string) => void;
+}
+
+export function newRunId(): string {
+    return crypto.randomBytes(3).toString("hex");
+}
+
+export function labDir(runId: string): string {
+    return path.join(os.tmpdir(), `crp-lab-${runId}`);
+}
+
+/** Builds the whole lab except the proxies' forwarding rules. On any failure it removes what it made. */
+export function createLab(options: LabOptions = {}): Lab {
+    const runId = options.runId ?? newRunId();
+    if (!/^[0-9a-f]{6}$/.test(runId)) throw new Error(`run id must be 6 hex digits, got '${runId}'`);
+    const proxyCount = options.proxies ?? 2;
+    if (!Number.isInteger(proxyCount) || proxyCount < 1 || proxyCount > 8) throw new Error("proxies: 1 to 8");
+    const prefix = `${NAME_PREFIX}${runId}`;
+    const dir = labDir(runId);
+    fs.mkdirSync(dir, { mode: 0o700 }); // fails if it exists: never reuse another run's directory
+    const state: LabState = {
+        runId, prefix, dir,
+        ns: { client: `${prefix}-client`, nlb2: `${prefix}-nlb2`, nlb1: `${prefix}-nlb1`, alb: `${prefix}-alb` },
+        proxies: Array.from({ length: proxyCount }, (_, i) => ({
+            index: i,
+            ns: `${prefix}-proxy${i}`,
+            inAddress: link(10 + i, 2),
+            outAddress: link(20 + i, 2),
+            inInterface: `p${i}-in`,
+            outInterface: `p${i}-out`,
+        })),
+        publicAddresses: PUBLIC_ADDRESSES,
+        albNodes: PUBLIC_ADDRESSES.map((_, j) => link(30, 10 + j)),
+        caCert: path.join(dir, "pki", "ca.crt"),
+        albAccessLog: path.join(dir, "alb-access.log"),
+        pids: {},
+    };
+    const lab = new Lab(state, options.log ?? (() => undefined));
+    registerActive(lab);
+    try {
+        lab.build();
+    } catch (err) {
+        lab.destroy();
+        throw err;
+    }
+    return lab;
+}
+
+/** Reattaches to a kept lab (for --down and for inspection). */
+export function loadLab(runId: string): Lab | undefined {
+    const file = path.join(labDir(runId), "lab.json");
+    if (!fs.existsSync(file)) return undefined;
+    return new Lab(JSON.parse(fs.readFileSync(file, "utf8")) as LabState, () => undefined);
+}
+
+export class Lab {
+    private destroyed = false;
+
+    constructor(readonly state: LabState, private readonly log: (line: string) => void) { }
+
+    get runId(): string { return this.state.runId; }
+    get namespaces(): string[] {
+        return [this.state.ns.client, this.state.ns.nlb2, ...this.state.proxies.map(p => p.ns), this.state.ns.nlb1, this.state.ns.alb];
+    }
+
+    /** Creates namespaces, links, routes, both NLB stand-ins, the PKI, httpbin and nginx. */
+    build(): void {
+        const { ns, proxies } = this.state;
+        this.log(`lab ${this.runId}: namespaces ${this.state.prefix}-*`);
+        for (const name of this.namespaces) {
+            run("ip", ["netns", "add", name]);
+            inNs(name, "ip", ["link", "set", "lo", "up"]);
+        }
+        this.persist();
+
+        // client <-> nlb2
+        this.veth(ns.client, "c-out", `${CLIENT_ADDRESS}/24`, ns.nlb2, "n2-client", `${VIP}/24`);
+        inNs(ns.client, "ip", ["route", "add", "default", "via", VIP]);
+        // A user opening many connections: let it use the whole ephemeral range.
+        inNs(ns.client, "sysctl", ["-q", "-w", "net.ipv4.ip_local_port_range=1024 65535"]);
+
+        for (const p of proxies) {
+            this.veth(ns.nlb2, `n2-p${p.index}`, `${link(10 + p.index, 1)}/24`, p.ns, p.inInterface, `${p.inAddress}/24`);
+            this.veth(p.ns, p.outInterface, `${p.outAddress}/24`, ns.nlb1, `n1-p${p.index}`, `${link(20 + p.index, 1)}/24`);
+            // Like an instance in a public subnet: the default route leads to the internet (NLB-1's side);
+            // replies to the client network go back through NLB-2, which preserved the client's address.
+            inNs(p.ns, "ip", ["route", "add", "default", "via", link(20 + p.index, 1), "dev", p.outInterface]);
+            inNs(p.ns, "ip", ["route", "add", "198.18.1.0/24", "via", link(10 + p.index, 1), "dev", p.inInterface]);
+            // A hardened host: nothing is forwarded unless the proxy's own rules accept it. ip_forward stays
+            // at the namespace default (0): the rendered script must turn it on.
+            inNs(p.ns, "iptables", ["-w", "-P", "FORWARD", "DROP"]);
+        }
+
+        // nlb1 <-> alb. NLB-1 has no route to the client network: without MASQUERADE on the proxy, the ALB's
+        // replies could not find their way back, as in the real system.
+        this.veth(ns.nlb1, "n1-alb", `${link(30, 1)}/24`, ns.alb, "alb-in", `${link(30, 2)}/24`);
+        for (const node of this.state.albNodes) inNs(ns.alb, "ip", ["addr", "add", `${node}/24`, "dev", "alb-in"]);
+        inNs(ns.alb, "ip", ["route", "add", "default", "via", link(30, 1)]);
+        for (const addr of this.state.publicAddresses) inNs(ns.nlb1, "ip", ["addr", "add", `${addr}/32`, "dev", "lo"]);
+
+        for (const router of [ns.nlb2, ns.nlb1]) inNs(router, "sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
+        inNs(ns.nlb2, "iptables-restore", ["-w"], { input: renderNlb2Rules(VIP, LISTENER_PORTS, proxies.map(p => ({ name: p.ns, address: p.inAddress }))) });
+        inNs(ns.nlb1, "iptables-restore", ["-w"], { input: renderNlb1Rules(this.state.publicAddresses, this.state.albNodes) });
+
+        this.log(`lab ${this.runId}: lab CA and a certificate for *.${DOMAIN} and *.${CN_DOMAIN}`);
+        makePki(path.join(this.state.dir, "pki"), this.runId, [DOMAIN, CN_DOMAIN]);
+        this.startAlb();
+        this.persist();
+    }
+
+    private startAlb(): void {
+        const { dir, ns } = this.state;
+        const env = pythonEnv();
+        this.log(`lab ${this.runId}: httpbin (gunicorn) and nginx in ${ns.alb}`);
+        this.state.pids.httpbin = startInNs(ns.alb, "/usr/bin/python3",
+            ["-m", "gunicorn", "--bind", `127.0.0.1:${HTTPBIN_PORT}`, "--workers", "2", "--chdir", dir,
+                "--access-logfile", path.join(dir, "httpbin-access.log"), "httpbin:app"],
+            path.join(dir, "httpbin.log"), env);
+        fs.writeFileSync(path.join(dir, "blob.bin"), crypto.randomBytes(4 * 1024 * 1024));
+        const conf = path.join(dir, "nginx.conf");
+        fs.mkdirSync(path.join(dir, "nginx"), { recursive: true });
+        fs.writeFileSync(conf, renderAlbNginxConf({ runId: this.runId, dir, accessLog: this.state.albAccessLog }));
+        run("nginx", ["-t", "-q", "-c", conf, "-p", path.join(dir, "nginx"), "-e", path.join(dir, "nginx-error.log")]);
+        this.state.pids.nginx = startInNs(ns.alb, "nginx",
+            ["-c", conf, "-p", path.join(dir, "nginx"), "-e", path.join(dir, "nginx-error.log"), "-g", "daemon off;"],
+            path.join(dir, "nginx.log"));
+        this.waitFor("httpbin", () => inNs(ns.alb, "curl", ["-sf", "-o", "/dev/null", `http://127.0.0.1:${HTTPBIN_PORT}/status/200`],
+            { allowFailure: true }).status === 0);
+        this.waitFor("nginx", () => inNs(ns.alb, "curl", ["-sf", "-o", "/dev/null", "--cacert", this.state.caCert,
+            "--resolve", `alb.${DOMAIN}:443:${this.state.albNodes[0]}`, `https://alb.${DOMAIN}/status/200`],
+            { allowFailure: true }).status === 0);
+    }
+
+    private waitFor(what: string, ready: () => boolean, timeoutMs = 30_000): void {
+        const deadline = Date.now() + timeoutMs;
+        while (!ready()) {
+            if (Date.now() > deadline) {
+                const logs = ["httpbin.log", "nginx-error.log", "nginx.log"].map(f => path.join(this.state.dir, f))
+                    .filter(f => fs.existsSync(f)).map(f => `--- ${f}\n${fs.readFileSync(f, "utf8").slice(-2000)}`).join("\n");
+                throw new Error(`${what} did not become ready in ${timeoutMs / 1000} s\n${logs}`);
+            }
+            sleep(200);
+        }
+    }
+
+    private veth(nsA: string, ifA: string, addrA: string, nsB: string, ifB: string, addrB: string): void {
+        run("ip", ["link", "add", ifA, "netns", nsA, "type", "veth", "peer", "name", ifB, "netns", nsB]);
+        inNs(nsA, "ip", ["addr", "add", addrA, "dev", ifA]);
+        inNs(nsB, "ip", ["addr", "add", addrB, "dev", ifB]);
+        inNs(nsA, "ip", ["link", "set", ifA, "up"]);
+        inNs(nsB, "ip", ["link", "set", ifB, "up"]);
+    }
+
+    private persist(): void {
+        fs.writeFileSync(path.join(this.state.dir, "lab.json"), JSON.stringify(this.state, null, 2));
+    }
+
+    /** `npm run --silent proxy:render -- ARGS`, exactly as a user would run it. */
+    render(args: readonly string[]): RunResult {
+        return renderCli(args);
+    }
+
+    /** Renders the script for these destinations (and extra renderer flags); throws on a renderer error. */
+    renderScript(destinations: readonly string[], extra: readonly string[] = [], ports: readonly number[] = LISTENER_PORTS,
+        format: "script" | "agent" = "script"): string {
+        const result = this.render(["--destinations", destinations.join(","), "--ports", ports.join(","), "--format", format, ...extra]);
+        if (result.status !== 0) throw new Error(`proxy:render failed (exit ${result.status}): ${result.stderr}`);
+        return result.stdout;
+    }
+
+    /** Runs the health agent in a proxy namespace, with a state folder of that namespace's own (all
+     *  namespaces share the host's /run). */
+    runAgent(nsName: string, agent: string): RunResult {
+        const file = path.join(this.state.dir, `agent-${nsName}.sh`);
+        fs.writeFileSync(file, agent, { mode: 0o600 });
+        const env = { ...process.env, CROSS_REGION_PROXY_STATE: path.join(this.state.dir, `agent-state-${nsName}`) };
+        return inNs(nsName, "bash", [file], { allowFailure: true, env });
+    }
+
+    /** Runs a script text as root inside a namespace: `ip netns exec NS bash FILE`. */
+    applyScript(nsName: string, script: string, label = "proxy-script"): RunResult {
+        const file = path.join(this.state.dir, `${label}-${nsName}-${Date.now()}.sh`);
+        fs.writeFileSync(file, script, { mode: 0o600 });
+        return inNs(nsName, "bash", [file], { allowFailure: true });
+    }
+
+    /** Renders and applies the forwarding script on every proxy; throws if any run fails. */
+    applyToAllProxies(destinations: readonly string[], extra: readonly string[] = []): string {
+        const script = this.renderScript(destinations, extra);
+        for (const p of this.state.proxies) {
+            const result = this.applyScript(p.ns, script);
+            if (result.status !== 0) throw new Error(`forwarding script failed in ${p.ns} (exit ${result.status}): ${result.stderr}`);
+        }
+        return script;
+    }
+
+    /** curl from the client namespace, as the user does. */
+    userCurl(url: string, extra: readonly string[] = [], resolveTo = VIP): RunResult {
+        const u = new URL(url);
+        const port = u.port || (u.protocol === "https:" ? "443" : "80");
+        return inNs(this.state.ns.client, "curl", ["-sS", "--max-time", "10", "--cacert", this.state.caCert,
+            "--resolve", `${u.hostname}:${port}:${resolveTo}`, ...extra, url], { allowFailure: true });
+    }
+
+    /** nlb1's count of new connections per public address (rule comment "public ADDR"). */
+    publicCounters(): Map<string, number> {
+        const byNode = dnatCounters(this.state.ns.nlb1, NLB1_CHAIN);
+        return new Map(this.state.publicAddresses.map((addr, j) => [addr, byNode.get(this.state.albNodes[j]) ?? 0]));
+    }
+
+    /** An extra, unconnected namespace of this run (removed with the lab), e.g. to exercise rules alone. */
+    addNamespace(suffix: string): string {
+        if (!/^[a-z0-9-]{1,20}$/.test(suffix)) throw new Error(`bad namespace suffix '${suffix}'`);
+        const name = `${this.state.prefix}-${suffix}`;
+        run("ip", ["netns", "add", name]);
+        inNs(name, "ip", ["link", "set", "lo", "up"]);
+        return name;
+    }
+
+    /** Starts the connection holder on the ALB side (all ALB nodes, HOLD_PORT) unless it runs already. */
+    startHoldServer(): void {
+        if (this.state.pids.holder) return;
+        const logFile = path.join(this.state.dir, "holder.log");
+        const [cmd, ...args] = tcpToolArgv("serve-hold", ["--port", String(HOLD_PORT)]);
+        this.state.pids.holder = startInNs(this.state.ns.alb, cmd, args, logFile, toolEnv());
+        this.waitFor("connection holder", () => fs.existsSync(logFile) && fs.readFileSync(logFile, "utf8").includes("ready"));
+        this.persist();
+    }
+
+    /** Removes everything of this run: processes in its namespaces, the namespaces, its directory. */
+    destroy(): void {
+        if (this.destroyed) return;
+        this.destroyed = true;
+        teardown(this.state.prefix, this.state.dir);
+        unregisterActive(this);
+    }
+}
