@@ -3,7 +3,8 @@
 // values of its stack file and prints what it would declare. No cloud call, no credentials, no CLI.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
+import { isUsageError, parseFlags } from "../core/cli";
+import { InvalidValueError } from "../core/validate";
 import { DeclaredResource } from "../offline/mocks";
 import { OfflineRun, readStackConfig, runStack } from "../offline/run";
 
@@ -92,35 +93,21 @@ export interface PlanOptions {
     readonly stackDir?: string;
 }
 
-/** The command line, strictly: unknown, repeated or stray arguments are errors that say what to write. */
+/** The command line, strictly (core/cli): unknown, repeated or stray arguments are errors that say what to write. */
 export function parsePlanArgs(args: string[], stackFiles: (dir: string | undefined) => Record<Stack, Record<string, string>>): PlanOptions | "help" {
-    const { values, positionals, tokens } = parseArgs({
-        args,
-        strict: true,
-        allowPositionals: true,
-        tokens: true,
-        options: {
-            stack: { type: "string" }, json: { type: "string" }, set: { type: "string", multiple: true },
-            "stack-dir": { type: "string" }, help: { type: "boolean" },
-        },
-    });
-    if (values.help) return "help";
+    const { values, positionals, help } = parseFlags(args, {
+        stack: { type: "string" }, json: { type: "string" }, set: { type: "string", multiple: true }, "stack-dir": { type: "string" },
+    }, true);
+    if (help) return "help";
     if (positionals.length > 0) {
         // `npm run plan --stack china` (no `--`): npm keeps --stack for itself and passes `china` on.
         const hint = (STACKS as readonly string[]).includes(positionals[0])
             ? `npm took the option before it for itself: write 'npm run plan -- --stack ${positionals[0]}'`
             : "options go after '--': npm run plan -- --stack china";
-        throw new Error(`unexpected argument '${positionals[0]}': ${hint}`);
-    }
-    const seen = new Set<string>();
-    for (const token of tokens ?? []) {
-        if (token.kind === "option" && token.name !== "set") {
-            if (seen.has(token.name)) throw new Error(`--${token.name} is given twice: give it once`);
-            seen.add(token.name);
-        }
+        throw new InvalidValueError(`'${positionals[0]}'`, `unexpected argument: ${hint}`);
     }
     if (values.stack !== undefined && !(STACKS as readonly string[]).includes(values.stack)) {
-        throw new Error(`--stack: expected ${STACKS.join(" or ")}, got '${values.stack}'`);
+        throw new InvalidValueError("--stack", `expected ${STACKS.join(" or ")}, got '${values.stack}'`);
     }
     const files = stackFiles(values["stack-dir"]);
     const overrides: Record<Stack, Record<string, string>> = { global: {}, china: {} };
@@ -130,20 +117,20 @@ export function parsePlanArgs(args: string[], stackFiles: (dir: string | undefin
         const slash = target.indexOf("/");
         const key = target.slice(slash + 1);
         if (at < 1 || !/^[^:\s/]+:[^:\s/]+$/.test(key)) {
-            throw new Error(`--set: expected [global/|china/]namespace:key=value, got '${pair}'`);
+            throw new InvalidValueError("--set", `expected [global/|china/]namespace:key=value, got '${pair}'`);
         }
         const value = pair.slice(at + 1);
         if (slash >= 0) {
             const prefix = target.slice(0, slash);
             if (!(STACKS as readonly string[]).includes(prefix)) {
-                throw new Error(`--set: unknown stack '${prefix}/' in '${pair}': expected global/ or china/`);
+                throw new InvalidValueError("--set", `unknown stack '${prefix}/' in '${pair}': expected global/ or china/`);
             }
             overrides[prefix as Stack][key] = value;
             continue;
         }
         const holders = STACKS.filter(stack => key in files[stack]);
         if (holders.length === 0) {
-            throw new Error(`--set: no stack file sets ${key}: say which stack it is for, e.g. --set china/${key}=${value}`);
+            throw new InvalidValueError("--set", `no stack file sets ${key}: say which stack it is for, e.g. --set china/${key}=${value}`);
         }
         for (const stack of holders) overrides[stack][key] = value;
     }
@@ -215,8 +202,10 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
+    // Bad flags exit 2 with the usage (core/cli conventions); a stack that fails to plan exits 1.
     main().catch(err => {
-        console.error(`plan: ${err instanceof Error ? err.message : String(err)}`);
-        process.exit(1);
+        const usage = isUsageError(err) && (err instanceof InvalidValueError ? err.key.startsWith("-") || err.key.startsWith("'") : true);
+        console.error(`plan: ${err instanceof Error ? err.message : String(err)}${usage ? `\n${USAGE}` : ""}`);
+        process.exit(usage ? 2 : 1);
     });
 }

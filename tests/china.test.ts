@@ -204,6 +204,7 @@ describe("china stack destinations (mocked)", () => {
         ["shell characters", { nlbPublicIps: ["203.0.113.10", "$(reboot)"] }, "nlbPublicIps", /'\$\(reboot\)' is not an IPv4 address/],
         ["an IPv6 address", { nlbPublicIps: ["2001:db8::1"] }, "nlbPublicIps", /'2001:db8::1' is not an IPv4 address/],
         ["a CIDR", { nlbPublicIps: ["203.0.113.0/24"] }, "nlbPublicIps", /'203\.0\.113\.0\/24' is not an IPv4 address/],
+        ["a private address", { nlbPublicIps: ["203.0.113.10", "10.1.2.3"] }, "nlbPublicIps", /10\.1\.2\.3 is in 10\.0\.0\.0\/8 \(RFC 1918 private\): NLB-1's addresses are public/],
         ["an empty list", { nlbPublicIps: [] }, "nlbPublicIps", /is empty: run 'pulumi up' on the global stack first/],
         ["not a list", { nlbPublicIps: "203.0.113.10" }, "nlbPublicIps", /expected a list of IPv4 addresses, got string/],
         ["no nlbPublicIps", {}, "nlbPublicIps", /is missing: run 'pulumi up' on the global stack first/],

@@ -69,16 +69,17 @@ describe("npm run plan", function () {
     });
 
     const usageErrors: Array<[string, string[], RegExp]> = [
-        ["a stack name npm left behind", ["china"], /unexpected argument 'china': npm took the option before it for itself: write 'npm run plan -- --stack china'/],
-        ["a repeated flag", ["--stack", "global", "--stack", "china"], /--stack is given twice/],
+        ["a stack name npm left behind", ["china"], /'china': unexpected argument: npm took the option before it for itself: write 'npm run plan -- --stack china'/],
+        ["a repeated flag", ["--stack", "global", "--stack", "china"], /--stack: is given more than once/],
         ["an unknown --set prefix", ["--set", "moon/cross-region-proxy:vpcCidr=10.9.0.0/16"], /--set: unknown stack 'moon\/'/],
         ["an unprefixed key no stack file has", ["--set", "cross-region-proxy:proxyMinSize=3"], /--set: no stack file sets cross-region-proxy:proxyMinSize: say which stack it is for, e\.g\. --set china\/cross-region-proxy:proxyMinSize=3/],
     ];
     for (const [what, args, gist] of usageErrors) {
-        it(`rejects ${what} with a message and exit 1`, () => {
+        it(`rejects ${what} with a message, the usage and exit 2`, () => {
             const result = plan(...args);
-            assert.equal(result.status, 1);
+            assert.equal(result.status, 2);
             assert.match(result.stderr, gist);
+            assert.match(result.stderr, /usage: npm run plan/);
             assert.equal(result.stdout, "");
         });
     }
@@ -99,7 +100,7 @@ describe("npm run plan", function () {
         assert.equal(one.status, 0, one.stderr);
         assert.doesNotMatch(one.stdout, /=== stack china/);
         const bad = plan("--stack", "moon");
-        assert.equal(bad.status, 1);
+        assert.equal(bad.status, 2, "a usage error");
         assert.match(bad.stderr, /--stack: expected global or china, got 'moon'/);
     });
 
