@@ -17,6 +17,9 @@ describe("global stack (Pulumi.global.yaml, mocked)", () => {
     it("exports exactly the outputs the china stack and users rely on", () => {
         assert.deepEqual(Object.keys(run.outputs).sort(), ["albArn", "albDnsName", "httpbinUrl", "nlbDnsName", "nlbIdleTimeoutSeconds", "nlbPublicIps", "nlbUrl"]);
         assert.equal(run.outputs.nlbIdleTimeoutSeconds, 350, "the china stack reads NLB-1's idle timeout");
+        for (const listener of ofType(resources, "aws:lb/listener:Listener").filter(l => l.name.startsWith("nlb1-"))) {
+            assert.equal(listener.inputs.tcpIdleTimeoutSeconds, 350, `${listener.name} has the published idle timeout`);
+        }
         const alb = one(resources, "aws:lb/loadBalancer:LoadBalancer", "httpbin-alb");
         assert.equal(run.outputs.albArn, `arn:aws:mock:us-east-2:123456789012:${alb.name}`);
         assert.match(String(run.outputs.albDnsName), /^httpbin-alb-.*\.elb\.us-east-2\.amazonaws\.com$/);
