@@ -11,6 +11,8 @@ import { globalStack } from "./stacks/global";
 const source = pulumiConfigSource();
 const region = new pulumi.Config("aws").get("region");
 
+// An async program (the Node.js host awaits a returned promise): the china stack reads the global stack's
+// outputs and checks them before it declares anything.
 export = parseRole(source) === "global"
     ? globalStack(parseGlobalConfig(source, region, pulumi.getStack()))
     : chinaStack(parseChinaConfig(source, region));

@@ -26,8 +26,6 @@ export interface CloudfrontEdgeArgs {
 /** Managed policies, global regions only. */
 export const CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
 export const ALL_VIEWER_POLICY_ID = "216adef6-5c7f-47e4-b989-5492eafa07d3";
-/** CloudFront's alias hosted zone in global regions (Route 53 in China has no alias to CloudFront). */
-const CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2";
 const ORIGIN_ID = "nlb2";
 const ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"];
 
@@ -92,14 +90,15 @@ export class CloudfrontEdge extends pulumi.ComponentResource {
             viewerCertificate: { ...viewerCertificate, ...certificateRef },
         }, { parent: this });
 
-        // Route 53 in China cannot alias to CloudFront: a CNAME there, an alias elsewhere.
+        // An alias record in both partitions: Route 53 aliases to CloudFront in China too, with China's own
+        // CloudFront zone (Z3RFFRIM2A3IF5, not the global Z2FDTNDATAQYW2). The distribution reports its
+        // zone as `hostedZoneId`, so no literal has to be right for the partition.
         if (args.zoneId !== undefined) {
             new aws.route53.Record(name, {
                 zoneId: args.zoneId,
                 name: args.alias,
-                ...(china
-                    ? { type: "CNAME", ttl: 300, records: [distribution.domainName] }
-                    : { type: "A", aliases: [{ name: distribution.domainName, zoneId: CLOUDFRONT_ZONE_ID, evaluateTargetHealth: false }] }),
+                type: "A",
+                aliases: [{ name: distribution.domainName, zoneId: distribution.hostedZoneId, evaluateTargetHealth: false }],
             }, { parent: this });
         }
 

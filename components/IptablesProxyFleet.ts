@@ -8,7 +8,7 @@ import { renderArtifact } from "../proxy/render";
 import { ForwardingSettings } from "../proxy/spec";
 import { unhealthyTargetsAlarm } from "./alarms";
 import { ec2Role } from "./ec2Role";
-import { fleetMonitoring } from "./fleetMonitoring";
+import { agentPolicy, FLEET_TAG, fleetMonitoring } from "./fleetMonitoring";
 
 export interface IptablesProxyFleetArgs {
     readonly vpcId: pulumi.Input<string>;
@@ -31,13 +31,16 @@ export interface IptablesProxyFleetArgs {
     readonly recordName: pulumi.Input<string>;
     /** SNS topic for the unhealthy-proxy alarms; without it the alarms only show in CloudWatch. */
     readonly alarmTopicArn?: pulumi.Input<string>;
+    /** The proxies' AMI, pinned; unset, the latest Amazon Linux 2023 is looked up once (see below). */
+    readonly amiId?: string;
     /** AWS refuses to delete the load balancer while this is on (the stack's `deletionProtection`). */
     readonly deletionProtection: boolean;
 }
 
 /** The SSM public parameter of the latest Amazon Linux 2023 AMI for an instance type (Graviton: arm64). */
 export function al2023AmiParameter(instanceType: string): string {
-    const graviton = /^[a-z]+[0-9]+g[a-z]*\./.test(instanceType);
+    // a1 is the first Graviton generation; the others carry a `g` after the generation digit (c7g, m6gd, c7gn).
+    const graviton = /^(a1|[a-z]+[0-9]+g[a-z0-9-]*)\./.test(instanceType);
     return `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${graviton ? "arm64" : "x86_64"}`;
 }
 
@@ -46,6 +49,8 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
     public readonly url: pulumi.Output<string>;
     public readonly autoScalingGroupName: pulumi.Output<string>;
     public readonly userData: pulumi.Output<string>;
+    /** The AMI the launch template holds: pin it with the china stack's proxyAmiId. */
+    public readonly amiId: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: IptablesProxyFleetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cross-region-proxy:index:IptablesProxyFleet", name, {}, opts);
@@ -84,15 +89,27 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
         }, { parent: this }));
 
         // Session Manager only: no key pair, no SSH port.
+        // The profile depends on the role's policy attachments, and so does everything launched with it:
+        // on destroy, instances go before the permissions they were started with (SSM, for one).
         const role = ec2Role(`${name}-proxy`, args.partition, ["AmazonSSMManagedInstanceCore"], this);
-        const profile = new aws.iam.InstanceProfile(`${name}-proxy`, { role: role.name }, { parent: this });
+        // The agent's own permissions (metrics, reporting its instance unhealthy) count as attachments too.
+        const fleet = `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
+        const permissions = [...role.attachments, agentPolicy(name, role.role, args.partition, fleet, this)];
+        const profile = new aws.iam.InstanceProfile(`${name}-proxy`, { role: role.role.name }, { parent: this, dependsOn: permissions });
 
-        const ami = aws.ssm.getParameterOutput({ name: pulumi.output(args.instanceType).apply(al2023AmiParameter) }, { parent: this });
+        // The AMI must not change on its own: every new launch template version rolls the whole fleet.
+        // Pinned (amiId), it changes only when the config does. Unpinned, the SSM "latest" parameter is
+        // read, but the template ignores later changes of imageId, so the AMI found at creation stays in the
+        // state (ignoreChanges keeps the recorded value in every update, such as new destinations). That
+        // alone is not enough: a replaced template would take whatever is latest then, and a deliberate
+        // bump would have no lever; hence the pin, shown in the output `proxyAmiId` to copy into the config.
+        const imageId = args.amiId !== undefined ? pulumi.output(args.amiId)
+            : aws.ssm.getParameterOutput({ name: pulumi.output(args.instanceType).apply(al2023AmiParameter) }, { parent: this }).value;
         this.userData = pulumi.output(args.destinations).apply(destinations =>
             renderArtifact("user-data", { destinations, ports: args.ports, ...args.forwarding },
                 { destinations: "nlbPublicIps (destinations of the proxies)" }));
         const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-proxy`, {
-            imageId: ami.value,
+            imageId,
             instanceType: args.instanceType,
             iamInstanceProfile: { arn: profile.arn },
             // Instance tags in IMDS: the agent reads its Auto Scaling group's name there for its metrics.
@@ -110,7 +127,7 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
             userData: this.userData.apply(text => Buffer.from(text).toString("base64")),
             updateDefaultVersion: true,
             tagSpecifications: [{ resourceType: "instance", tags: { Name: `${name}-proxy` } }],
-        }, { parent: this });
+        }, { parent: this, dependsOn: permissions, ignoreChanges: args.amiId === undefined ? ["imageId"] : [] });
 
         const nlb = new aws.lb.LoadBalancer(`${name}-nlb`, {
             loadBalancerType: "network",
@@ -157,7 +174,9 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
             // the global side would make the ASG replace every healthy proxy over and over. NLB-2 takes a
             // failing proxy out of rotation; the ASG replaces only instances that are broken themselves.
             // An instance refresh therefore watches NLB-2's unhealthy-target alarms instead: a rollout that
-            // makes proxies fail their checks stops and rolls back to the previous launch template.
+            // makes proxies fail their checks stops there. No auto-rollback: the provider points the group
+            // at the new launch template version before the refresh starts, so AWS would "roll back" to
+            // that same new version (terraform-provider-aws #34189); the README says how to recover.
             healthCheckType: "EC2",
             healthCheckGracePeriod: 120,
             // A new launch template version (new destinations, new AMI) replaces every proxy, new ones
@@ -168,15 +187,15 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
                     minHealthyPercentage: 100,
                     maxHealthyPercentage: 200,
                     instanceWarmup: "60",
-                    autoRollback: true,
+                    autoRollback: false,
                     alarmSpecification: { alarms: targetGroups.map(t => t.alarm.name) },
                 },
             },
-            tags: [{ key: "Name", value: `${name}-proxy`, propagateAtLaunch: true }],
+            tags: [{ key: "Name", value: `${name}-proxy`, propagateAtLaunch: true }, { key: FLEET_TAG, value: fleet, propagateAtLaunch: false }],
         }, { parent: this });
 
         // The agent's metrics, alarms and dashboard, and its right to report its own instance unhealthy.
-        fleetMonitoring(name, { role, group, partition: args.partition, alarmTopicArn: args.alarmTopicArn }, this);
+        fleetMonitoring(name, { group, alarmTopicArn: args.alarmTopicArn }, this);
 
         if (args.zoneId !== undefined) {
             new aws.route53.Record(`${name}-nlb`, {
@@ -190,6 +209,7 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
         this.nlbDnsName = nlb.dnsName;
         this.url = pulumi.interpolate`https://${args.recordName}/`;
         this.autoScalingGroupName = group.name;
-        this.registerOutputs({ nlbDnsName: this.nlbDnsName, url: this.url, autoScalingGroupName: this.autoScalingGroupName, userData: this.userData });
+        this.amiId = launchTemplate.imageId;
+        this.registerOutputs({ nlbDnsName: this.nlbDnsName, url: this.url, autoScalingGroupName: this.autoScalingGroupName, userData: this.userData, amiId: this.amiId });
     }
 }

@@ -3,6 +3,7 @@
 // forwards to an ALB-type target group on the same port; TLS passes through to the ALB.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ALB_LISTENERS, albListener } from "../core/albListeners";
 import { unhealthyTargetsAlarm } from "./alarms";
 
 export interface NlbFrontingAlbArgs {
@@ -10,10 +11,12 @@ export interface NlbFrontingAlbArgs {
     /** One Elastic IP per subnet: the array's length decides how many addresses exist. */
     readonly subnetIds: pulumi.Input<string>[];
     readonly albArn: pulumi.Input<string>;
-    /** Each an ALB listener port (80 HTTP, 443 HTTPS). */
+    /** Each an ALB listener port (core/albListeners.ts). */
     readonly ports: number[];
-    /** A path the ALB forwards to httpbin whatever the Host header (see HttpbinOnEks). */
+    /** A path the ALB forwards to the application whatever the Host header (see AlbOnEks). */
     readonly healthCheckPath: pulumi.Input<string>;
+    /** TCP idle timeout of every listener (AWS's default is 350 s). */
+    readonly idleTimeoutSeconds: pulumi.Input<number>;
     readonly zoneId: pulumi.Input<string>;
     /** Full DNS name of the alias record, e.g. nlbtoalb.<domainName>. */
     readonly recordName: pulumi.Input<string>;
@@ -23,9 +26,13 @@ export interface NlbFrontingAlbArgs {
     readonly deletionProtection: boolean;
 }
 
-/** The health check protocol an ALB-type target group uses on a port: it must be HTTP or HTTPS. */
+/** The health check protocol of an ALB-type target group on a port: the ALB listener's there (HTTP or HTTPS). */
 export function healthCheckProtocol(port: number): "HTTP" | "HTTPS" {
-    return port === 443 ? "HTTPS" : "HTTP";
+    const listener = albListener(port);
+    if (listener === undefined) {
+        throw new Error(`NlbFrontingAlb: the ALB has no listener on port ${port} (listeners: ${ALB_LISTENERS.map(l => l.port).join(", ")})`);
+    }
+    return listener.protocol;
 }
 
 export class NlbFrontingAlb extends pulumi.ComponentResource {
@@ -77,6 +84,7 @@ export class NlbFrontingAlb extends pulumi.ComponentResource {
                 loadBalancerArn: nlb.arn,
                 port,
                 protocol: "TCP",
+                tcpIdleTimeoutSeconds: args.idleTimeoutSeconds,
                 defaultActions: [{ type: "forward", targetGroupArn: targets.arn }],
             }, { parent: this, dependsOn: [attachment] });
             unhealthyTargetsAlarm(`${name}-${port}-unhealthy`, nlb, targets, args.alarmTopicArn, this);

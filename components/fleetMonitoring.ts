@@ -6,16 +6,22 @@ import * as pulumi from "@pulumi/pulumi";
 import { Partition } from "../core/partition";
 import { METRICS, METRICS_NAMESPACE } from "../proxy/agent";
 
+/** The tag that names a fleet on its Auto Scaling group: the agent's health reports are scoped by it. */
+export const FLEET_TAG = "cross-region-proxy:fleet";
+
 export interface FleetMonitoringArgs {
-    readonly role: aws.iam.Role;
     readonly group: aws.autoscaling.Group;
-    readonly partition: Partition;
     /** SNS topic for the alarms; without it they only show in CloudWatch. */
     readonly alarmTopicArn?: pulumi.Input<string>;
 }
 
-/** The instance role's inline policy: least privilege for the agent's two calls (and the group lookup). */
-export function agentPolicyDocument(partition: Partition, groupName: string): string {
+/**
+ * The instance role's inline policy: least privilege for the agent's two calls (and the group lookup).
+ * Health reports are scoped by the fleet's tag, not the group's name: the name is known only once the
+ * group exists, and the group's instances must not start before their role can report (the launch
+ * template depends on this policy, so it also outlives the instances on destroy).
+ */
+export function agentPolicyDocument(partition: Partition, fleet: string): string {
     return JSON.stringify({
         Version: "2012-10-17",
         Statement: [
@@ -32,7 +38,10 @@ export function agentPolicyDocument(partition: Partition, groupName: string): st
                 Sid: "ReportOwnHealth",
                 Effect: "Allow",
                 Action: "autoscaling:SetInstanceHealth",
-                Resource: `arn:${partition}:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/${groupName}`,
+                Resource: `arn:${partition}:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*`,
+                // EC2 Auto Scaling user guide, "Tags for security": autoscaling:ResourceTag/<key> limits
+                // actions on groups to those carrying the tag.
+                Condition: { StringEquals: { [`autoscaling:ResourceTag/${FLEET_TAG}`]: fleet } },
             },
             {
                 // Read-only, no resource type: the fallback when the instance tags are not in IMDS.
@@ -54,11 +63,13 @@ export interface FleetMonitoring {
     readonly dashboard: aws.cloudwatch.Dashboard;
 }
 
+/** The agent's permissions on the proxies' instance role, for the fleet tagged `fleet`. */
+export function agentPolicy(name: string, role: aws.iam.Role, partition: Partition, fleet: string, parent: pulumi.Resource): aws.iam.RolePolicy {
+    return new aws.iam.RolePolicy(`${name}-agent`, { role: role.name, policy: agentPolicyDocument(partition, fleet) }, { parent });
+}
+
+/** Alarms on the agent's metrics and the fleet's dashboard. */
 export function fleetMonitoring(name: string, args: FleetMonitoringArgs, parent: pulumi.Resource): FleetMonitoring {
-    new aws.iam.RolePolicy(`${name}-agent`, {
-        role: args.role.name,
-        policy: args.group.name.apply(group => agentPolicyDocument(args.partition, group)),
-    }, { parent });
 
     const actions = args.alarmTopicArn === undefined ? [] : [args.alarmTopicArn];
     const alarm = (suffix: string, description: string, metricName: string, statistic: string,

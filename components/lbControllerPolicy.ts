@@ -1,6 +1,8 @@
 // IAM permissions of the AWS Load Balancer Controller, after the project's published policy
-// (kubernetes-sigs/aws-load-balancer-controller docs/install/iam_policy.json, v2.13; iam_policy_cn.json
-// differs only in the partition of its ARNs). Resource ARNs take the stack's partition, never `arn:aws`.
+// (kubernetes-sigs/aws-load-balancer-controller docs/install/iam_policy.json at tag v3.5.0, the release
+// chart 3.5.0 ships; iam_policy_cn.json differs only in the partition of its ARNs). Same statements as both
+// files at that tag; re-diff when the chart default (config/global.ts) moves. Resource ARNs take the
+// stack's partition, never `arn:aws`.
 import { Partition } from "../core/partition";
 
 const CLUSTER_TAG = "elbv2.k8s.aws/cluster";

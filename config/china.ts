@@ -1,14 +1,16 @@
 // Settings of the `china` stack: where the proxies forward to, how big the fleet is, and the edge.
+import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
 import { CONNTRACK_MAX_LIMITS, ForwardingSettings, forwardingSettings } from "../proxy/spec";
 import { EdgeCertificate } from "../components/CloudfrontEdge";
 import { Partition, partitionOf, requireRegion } from "../core/partition";
+import { NLB_IDLE_TIMEOUT } from "./global";
 import {
-    ConfigSource, optionalBoolean, optionalInteger, optionalList, optionalString, optionalTopicArn, optionalZoneId, qualified,
-    rejectUnknownKeys, requireString,
+    ConfigSource, UNDECRYPTED_SECRET, optionalBoolean, optionalInteger, optionalList, optionalString, optionalTopicArn, optionalZoneId,
+    qualified, rejectUnknownKeys, requireString,
 } from "./reader";
 import {
-    InvalidValueError, isAcmCertificateArn, printable, requireDestinations, requireDomainName, requireInstanceType, requireLabel, requireOrderedSizes,
-    privateRangeOf, requirePortRange, requirePorts, requirePrivateCidr,
+    InvalidValueError, isAcmCertificateArn, printable, requireDestinations, requireDomainName, requireInstanceType, requireInteger,
+    requireLabel, requireOrderedSizes, privateRangeOf, requirePortRange, requirePorts, requirePrivateCidr,
 } from "../core/validate";
 
 export interface EdgeConfig {
@@ -29,6 +31,8 @@ export interface ChinaConfig {
     readonly availabilityZoneCount: number;
     readonly proxyRecordName: string;
     readonly instanceType: string;
+    /** The proxies' AMI, pinned; undefined: the latest Amazon Linux 2023, read once at creation. */
+    readonly amiId?: string;
     readonly minSize: number;
     readonly desiredSize: number;
     readonly maxSize: number;
@@ -41,6 +45,8 @@ export interface ChinaConfig {
     readonly edge?: EdgeConfig;
     /** SNS topic the alarms notify. */
     readonly alarmTopicArn?: string;
+    /** Private destinations allowed (destinationIps or the global stack's nlbPublicIps; see SECURITY.md). */
+    readonly allowPrivateDestinations: boolean;
     /** Deletion protection on the load balancers (the `deletionProtection` key, default true). */
     readonly deletionProtection: boolean;
 }
@@ -50,7 +56,7 @@ export const CHINA_KEYS = [
     "proxyRecordName", "proxyInstanceType", "proxyMinSize", "proxyDesiredSize", "proxyMaxSize", "proxyListenerPorts",
     "proxyIdleTimeoutSeconds", "proxyNatPorts", "proxyConntrackMax", "cloudfrontEnabled", "cloudfrontRecordName",
     "cloudfrontAcmCertificateArn", "cloudfrontIamCertificateId", "cloudfrontCertificateBody", "cloudfrontCertificateChain",
-    "cloudfrontPrivateKey", "alarmTopicArn", "deletionProtection", "allowPrivateDestinations",
+    "cloudfrontPrivateKey", "alarmTopicArn", "deletionProtection", "allowPrivateDestinations", "proxyAmiId",
 ] as const;
 
 const STACK_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
@@ -58,7 +64,8 @@ const PEM_CERT = /^-----BEGIN CERTIFICATE-----\r?\n[\s\S]+\r?\n-----END CERTIFIC
 /** A PEM certificate (or chain) that carries no private key: keys belong in the secret only. */
 const isCertificatePem = (text: string) => PEM_CERT.test(text) && !/PRIVATE KEY/.test(text);
 
-export function parseChinaConfig(source: ConfigSource, region: string | undefined): ChinaConfig {
+/** `now` decides whether the CloudFront certificate has expired (tests move the clock). */
+export function parseChinaConfig(source: ConfigSource, region: string | undefined, now: Date = new Date()): ChinaConfig {
     rejectUnknownKeys(source, CHINA_KEYS, "china");
     const checkedRegion = requireRegion(region);
     const partition = partitionOf(checkedRegion);
@@ -69,7 +76,7 @@ export function parseChinaConfig(source: ConfigSource, region: string | undefine
     const desiredSize = optionalInteger(source, "proxyDesiredSize", 2, 1, 100);
     const maxSize = optionalInteger(source, "proxyMaxSize", 4, 1, 100);
     requireOrderedSizes([qualified("proxyMinSize"), qualified("proxyDesiredSize"), qualified("proxyMaxSize")], [minSize, desiredSize, maxSize]);
-    const idleTimeoutSeconds = optionalInteger(source, "proxyIdleTimeoutSeconds", 350, 60, 6000);
+    const idleTimeoutSeconds = optionalInteger(source, "proxyIdleTimeoutSeconds", NLB_IDLE_TIMEOUT.default, NLB_IDLE_TIMEOUT.min, NLB_IDLE_TIMEOUT.max);
     const natPorts = optionalString(source, "proxyNatPorts");
     const forwarding = forwardingSettings({
         natPorts: natPorts === undefined ? undefined : requirePortRange(qualified("proxyNatPorts"), natPorts),
@@ -91,15 +98,17 @@ export function parseChinaConfig(source: ConfigSource, region: string | undefine
         availabilityZoneCount: optionalInteger(source, "availabilityZoneCount", 2, 2, 6),
         proxyRecordName: requireLabel(qualified("proxyRecordName"), optionalString(source, "proxyRecordName") ?? "test"),
         instanceType,
+        amiId: optionalAmiId(source),
         minSize,
         desiredSize,
         maxSize,
         listenerPorts: requirePorts(qualified("proxyListenerPorts"), optionalList(source, "proxyListenerPorts") ?? [80, 443]),
         idleTimeoutSeconds,
         forwarding,
-        edge: parseEdge(source, partition),
+        edge: parseEdge(source, partition, cnDomainName, now),
         alarmTopicArn: optionalTopicArn(source, checkedRegion),
         deletionProtection: optionalBoolean(source, "deletionProtection", true),
+        allowPrivateDestinations: optionalBoolean(source, "allowPrivateDestinations", false),
     };
 }
 
@@ -107,12 +116,8 @@ function parseDestinations(source: ConfigSource): ChinaConfig["destinations"] {
     const ips = optionalList(source, "destinationIps");
     const globalStack = optionalString(source, "globalStack");
     if (ips !== undefined) {
-        const checked = requireDestinations(qualified("destinationIps"), ips);
-        const privateIp = checked.find(ip => privateRangeOf(ip) !== undefined);
-        if (privateIp !== undefined && !optionalBoolean(source, "allowPrivateDestinations", false)) {
-            throw new InvalidValueError(qualified("destinationIps"), `${privateIp} is in ${privateRangeOf(privateIp)}: NLB-1's addresses are public, and a private destination makes the proxies a public way into that network; set ${qualified("allowPrivateDestinations")} to true if that is what you mean (see SECURITY.md)`);
-        }
-        return { ips: checked };
+        return { ips: requirePublicUnlessAllowed(qualified("destinationIps"), requireDestinations(qualified("destinationIps"), ips),
+            optionalBoolean(source, "allowPrivateDestinations", false)) };
     }
     if (globalStack === undefined) {
         throw new InvalidValueError(qualified("globalStack"), "is required (the global stack as <org>/cross-region-proxy/global), unless destinationIps lists NLB-1's addresses");
@@ -123,7 +128,7 @@ function parseDestinations(source: ConfigSource): ChinaConfig["destinations"] {
     return { globalStack };
 }
 
-function parseEdge(source: ConfigSource, partition: Partition): EdgeConfig | undefined {
+function parseEdge(source: ConfigSource, partition: Partition, cnDomainName: string, now: Date): EdgeConfig | undefined {
     if (!optionalBoolean(source, "cloudfrontEnabled", true)) {
         return undefined;
     }
@@ -158,8 +163,110 @@ function parseEdge(source: ConfigSource, partition: Partition): EdgeConfig | und
         throw new InvalidValueError(qualified("cloudfrontCertificateChain"), "expected PEM certificates (-----BEGIN CERTIFICATE----- ...) and no private key");
     }
     const privateKey = source.getSecret("cloudfrontPrivateKey");
-    if (privateKey === undefined || optionalString(source, "cloudfrontPrivateKey") === undefined) {
+    const keyText = optionalString(source, "cloudfrontPrivateKey");
+    if (privateKey === undefined || keyText === undefined) {
         throw new InvalidValueError(qualified("cloudfrontPrivateKey"), "is required with cloudfrontCertificateBody: set it as a secret, 'pulumi config set --secret cloudfrontPrivateKey < key.pem'");
     }
+    checkServerCertificate({ body, chain, keyText }, `${recordName}.${cnDomainName}`, now);
     return { recordName, certificate: { kind: "iam-upload", body, chain, privateKey } };
+}
+
+/** NLB-1's addresses are public: a private destination makes the proxies a public way into that network. */
+function requirePublicUnlessAllowed(key: string, ips: string[], allowPrivate: boolean): string[] {
+    const privateIp = ips.find(ip => privateRangeOf(ip) !== undefined);
+    if (privateIp !== undefined && !allowPrivate) {
+        throw new InvalidValueError(key, `${privateIp} is in ${privateRangeOf(privateIp)}: NLB-1's addresses are public, and a private destination makes the proxies a public way into that network; set ${qualified("allowPrivateDestinations")} to true if that is what you mean (see SECURITY.md)`);
+    }
+    return ips;
+}
+
+/** What the china stack reads from the global stack, checked before it declares anything. */
+export interface GlobalStackInputs {
+    readonly destinations: string[];
+    /** NLB-1's TCP idle timeout: a flow idle longer dies there, whatever the proxies allow. */
+    readonly nlbIdleTimeoutSeconds: number;
+}
+
+/**
+ * The global stack's outputs `nlbPublicIps` and `nlbIdleTimeoutSeconds`, checked with the rules of
+ * destinationIps and proxyIdleTimeoutSeconds; a bad global stack fails here, naming the output and the stack.
+ */
+export function parseGlobalStackOutputs(stack: string, outputs: Record<string, unknown>, config: Pick<ChinaConfig, "idleTimeoutSeconds" | "allowPrivateDestinations">): GlobalStackInputs {
+    const output = (name: string) => `output ${name} of stack ${stack}`;
+    const fix = "run 'pulumi up' on the global stack first, check cross-region-proxy:globalStack, or set cross-region-proxy:destinationIps";
+    const ips = outputs.nlbPublicIps;
+    if (ips === undefined || ips === null) {
+        throw new InvalidValueError(output("nlbPublicIps"), `is missing: ${fix}`);
+    }
+    if (!Array.isArray(ips)) {
+        throw new InvalidValueError(output("nlbPublicIps"), `expected a list of IPv4 addresses, got ${typeof ips}: ${fix}`);
+    }
+    if (ips.length === 0) {
+        throw new InvalidValueError(output("nlbPublicIps"), `is empty: ${fix}`);
+    }
+    const destinations = requirePublicUnlessAllowed(output("nlbPublicIps"), requireDestinations(output("nlbPublicIps"), ips), config.allowPrivateDestinations);
+    const idle = outputs.nlbIdleTimeoutSeconds;
+    if (idle === undefined || idle === null) {
+        throw new InvalidValueError(output("nlbIdleTimeoutSeconds"), "is missing: run 'pulumi up' on the global stack (it publishes NLB-1's idle timeout since this version)");
+    }
+    const nlbIdleTimeoutSeconds = requireInteger(output("nlbIdleTimeoutSeconds"), idle, NLB_IDLE_TIMEOUT.min, NLB_IDLE_TIMEOUT.max);
+    requireIdleWithin(config.idleTimeoutSeconds, nlbIdleTimeoutSeconds, stack);
+    return { destinations, nlbIdleTimeoutSeconds };
+}
+
+/** The proxies (and NLB-2) must not keep a flow idle longer than NLB-1 does: NLB-1 would drop it first. */
+export function requireIdleWithin(proxyIdleTimeoutSeconds: number, nlbIdleTimeoutSeconds: number, stack: string): void {
+    if (proxyIdleTimeoutSeconds > nlbIdleTimeoutSeconds) {
+        throw new InvalidValueError(qualified("proxyIdleTimeoutSeconds"),
+            `${proxyIdleTimeoutSeconds} s is above NLB-1's idle timeout (${nlbIdleTimeoutSeconds} s, output nlbIdleTimeoutSeconds of stack ${stack}): idle flows would die at NLB-1 first; lower it, or raise cross-region-proxy:nlbIdleTimeoutSeconds in the global stack`);
+    }
+}
+
+function optionalAmiId(source: ConfigSource): string | undefined {
+    const value = optionalString(source, "proxyAmiId");
+    if (value !== undefined && !/^ami-([0-9a-f]{8}|[0-9a-f]{17})$/.test(value)) {
+        throw new InvalidValueError(qualified("proxyAmiId"), `expected an AMI id such as ami-0123456789abcdef0 (Amazon Linux 2023, the architecture of proxyInstanceType), got '${printable(value)}'`);
+    }
+    return value;
+}
+
+/** The PEM blocks of a certificate chain, each parsed; a block that does not parse fails with the key's name. */
+function parseCertificates(key: string, pem: string): X509Certificate[] {
+    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    return blocks.map((block, i) => {
+        try {
+            return new X509Certificate(block);
+        } catch {
+            throw new InvalidValueError(qualified(key), `certificate ${i + 1} is not a valid X.509 certificate (the PEM does not parse)`);
+        }
+    });
+}
+
+/**
+ * The certificate CloudFront would serve, checked before anything is uploaded: it parses, covers the
+ * viewer name, has not expired, and the private key belongs to it. The key is a secret: it is compared,
+ * never printed (no message carries its text or the parser's error on it). Offline runs cannot decrypt it
+ * (UNDECRYPTED_SECRET), so they skip the key comparison only.
+ */
+export function checkServerCertificate(pems: { body: string; chain?: string; keyText: string }, viewerName: string, now: Date): void {
+    const [certificate] = parseCertificates("cloudfrontCertificateBody", pems.body);
+    if (pems.chain !== undefined) parseCertificates("cloudfrontCertificateChain", pems.chain);
+    if (certificate.checkHost(viewerName) === undefined) {
+        throw new InvalidValueError(qualified("cloudfrontCertificateBody"), `does not cover ${viewerName} (the CloudFront alias; subject ${certificate.subject.replace(/\n/g, ", ")}, names ${certificate.subjectAltName ?? "none"}): use a certificate for *.<cnDomainName>`);
+    }
+    if (new Date(certificate.validTo) <= now) {
+        throw new InvalidValueError(qualified("cloudfrontCertificateBody"), `expired on ${certificate.validTo}: renew it`);
+    }
+    if (pems.keyText === UNDECRYPTED_SECRET) {
+        return;
+    }
+    let publicKey: Buffer;
+    try {
+        publicKey = createPublicKey(createPrivateKey(pems.keyText)).export({ type: "spki", format: "der" });
+    } catch {
+        throw new InvalidValueError(qualified("cloudfrontPrivateKey"), "is not a PEM private key (unencrypted, e.g. -----BEGIN PRIVATE KEY-----)");
+    }
+    if (!publicKey.equals(certificate.publicKey.export({ type: "spki", format: "der" }))) {
+        throw new InvalidValueError(qualified("cloudfrontPrivateKey"), "does not belong to cloudfrontCertificateBody (their public keys differ)");
+    }
 }

@@ -2,6 +2,7 @@
 import {
     ConfigSource, optionalBoolean, optionalInteger, optionalList, optionalString, optionalTopicArn, optionalZoneId, qualified, rejectUnknownKeys, requireString,
 } from "./reader";
+import { ALB_LISTENER_PORTS, albListener } from "../core/albListeners";
 import { Partition, partitionOf, requireRegion } from "../core/partition";
 import {
     InvalidValueError, isAcmCertificateArn, requireDomainName, requireInstanceType, requireOrderedSizes, requirePorts,
@@ -39,6 +40,8 @@ export interface GlobalConfig {
     readonly lbControllerChartVersion: string;
     /** NLB-1 listener ports; each must be an ALB listener port (80, 443). */
     readonly listenerPorts: number[];
+    /** NLB-1's TCP idle timeout; the china stack keeps its proxies' at or below it. */
+    readonly nlbIdleTimeoutSeconds: number;
     /** SNS topic the alarms notify. */
     readonly alarmTopicArn?: string;
     /** Deletion protection on the load balancers (the `deletionProtection` key, default true). */
@@ -49,10 +52,18 @@ export const GLOBAL_KEYS = [
     "role", "domainName", "cnDomainName", "hostedZoneId", "cnHostedZoneId", "cnCertificateArn", "vpcCidr",
     "availabilityZoneCount", "existingVpc", "clusterName", "kubernetesVersion", "nodeInstanceType", "nodeMinSize",
     "nodeDesiredSize", "nodeMaxSize", "httpbinImage", "httpbinReplicas", "lbControllerChartVersion", "listenerPorts",
-    "alarmTopicArn", "deletionProtection",
+    "nlbIdleTimeoutSeconds", "alarmTopicArn", "deletionProtection",
 ] as const;
 
-export const ALB_LISTENER_PORTS = [80, 443] as const;
+
+/** The TCP idle timeout NLBs take (seconds), and AWS's default: NLB-1's, NLB-2's and the proxies'. */
+export const NLB_IDLE_TIMEOUT = { min: 60, max: 6000, default: 350 } as const;
+
+const DEFAULT_HTTPBIN_IMAGE = "ghcr.io/mccutchen/go-httpbin:v2.18.3";
+/** EKS standard support: 1.35 until 2027-03-27 (EKS user guide, Kubernetes version lifecycle; 1.33 left it in July 2026). */
+export const DEFAULT_KUBERNETES_VERSION = "1.35";
+/** Chart aws-load-balancer-controller 3.5.0 ships controller v3.5.0; components/lbControllerPolicy.ts follows that release. */
+export const DEFAULT_LB_CONTROLLER_CHART_VERSION = "3.5.0";
 
 const IMAGE = /^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$/;
 
@@ -77,13 +88,17 @@ export function parseGlobalConfig(source: ConfigSource, region: string | undefin
     requireOrderedSizes([qualified("nodeMinSize"), qualified("nodeDesiredSize"), qualified("nodeMaxSize")], [nodeMinSize, nodeDesiredSize, nodeMaxSize]);
     const listenerPorts = requirePorts(qualified("listenerPorts"), optionalList(source, "listenerPorts") ?? [...ALB_LISTENER_PORTS]);
     for (const port of listenerPorts) {
-        if (!(ALB_LISTENER_PORTS as readonly number[]).includes(port)) {
+        if (albListener(port) === undefined) {
             throw new InvalidValueError(qualified("listenerPorts"), `port ${port} has no ALB listener: an ALB-type target group must use an ALB listener port (${ALB_LISTENER_PORTS.join(", ")})`);
         }
     }
-    const httpbinImage = optionalString(source, "httpbinImage") ?? "ghcr.io/mccutchen/go-httpbin:v2.18.3";
+    const httpbinImage = optionalString(source, "httpbinImage") ?? (partition === "aws-cn" ? undefined : DEFAULT_HTTPBIN_IMAGE);
+    if (httpbinImage === undefined) {
+        // ghcr.io is not reliably reachable from China regions: the image must come from a registry that is.
+        throw new InvalidValueError(qualified("httpbinImage"), `is required in ${partition}: copy ${DEFAULT_HTTPBIN_IMAGE} to a registry the cluster can reach (an ECR repository in ${checkedRegion}) and set its reference, e.g. 123456789012.dkr.ecr.${checkedRegion}.amazonaws.com.cn/go-httpbin:v2.18.3`);
+    }
     if (!IMAGE.test(httpbinImage)) {
-        throw new InvalidValueError(qualified("httpbinImage"), `expected an image reference with a registry and a tag or digest, such as ghcr.io/mccutchen/go-httpbin:v2.18.3, got '${httpbinImage}'`);
+        throw new InvalidValueError(qualified("httpbinImage"), `expected an image reference with a registry and a tag or digest, such as ${DEFAULT_HTTPBIN_IMAGE}, got '${httpbinImage}'`);
     }
     const clusterName = optionalString(source, "clusterName") ?? `crp-${stack}`;
     if (!/^[a-zA-Z][a-zA-Z0-9-]{0,31}$/.test(clusterName)) {
@@ -101,15 +116,16 @@ export function parseGlobalConfig(source: ConfigSource, region: string | undefin
         availabilityZoneCount: optionalInteger(source, "availabilityZoneCount", 2, 2, 6),
         existingVpc: parseExistingVpc(source),
         clusterName,
-        kubernetesVersion: matching(source, "kubernetesVersion", "1.33", /^1\.[0-9]{2}$/),
+        kubernetesVersion: matching(source, "kubernetesVersion", DEFAULT_KUBERNETES_VERSION, /^1\.[0-9]{2}$/),
         nodeInstanceType: requireInstanceType(qualified("nodeInstanceType"), optionalString(source, "nodeInstanceType") ?? "t3.medium", "t3.medium"),
         nodeMinSize,
         nodeDesiredSize,
         nodeMaxSize,
         httpbinImage,
         httpbinReplicas: optionalInteger(source, "httpbinReplicas", 2, 2, 50),
-        lbControllerChartVersion: matching(source, "lbControllerChartVersion", "1.13.4", /^[0-9]+\.[0-9]+\.[0-9]+$/),
+        lbControllerChartVersion: matching(source, "lbControllerChartVersion", DEFAULT_LB_CONTROLLER_CHART_VERSION, /^[0-9]+\.[0-9]+\.[0-9]+$/),
         listenerPorts,
+        nlbIdleTimeoutSeconds: optionalInteger(source, "nlbIdleTimeoutSeconds", NLB_IDLE_TIMEOUT.default, NLB_IDLE_TIMEOUT.min, NLB_IDLE_TIMEOUT.max),
         alarmTopicArn: optionalTopicArn(source, checkedRegion),
         deletionProtection: optionalBoolean(source, "deletionProtection", true),
     };

@@ -4,8 +4,11 @@
 import { parseArgs } from "node:util";
 import { InvalidValueError } from "./validate";
 
-type Flag = { readonly type: "string" } | { readonly type: "boolean" };
-type Values<O extends Record<string, Flag>> = { [K in keyof O]?: O[K] extends { type: "boolean" } ? boolean : string };
+/** A string flag with `multiple` may be repeated (each occurrence adds a value); any other flag may not. */
+type Flag = { readonly type: "string"; readonly multiple?: true } | { readonly type: "boolean" };
+type Values<O extends Record<string, Flag>> = {
+    [K in keyof O]?: O[K] extends { type: "boolean" } ? boolean : O[K] extends { multiple: true } ? string[] : string
+};
 
 export interface ParsedFlags<O extends Record<string, Flag>> {
     readonly values: Values<O>;
@@ -25,7 +28,7 @@ export function parseFlags<O extends Record<string, Flag>>(argv: readonly string
     });
     const seen = new Set<string>();
     for (const token of tokens) {
-        if (token.kind !== "option") continue;
+        if (token.kind !== "option" || (options[token.name] as { multiple?: true } | undefined)?.multiple) continue;
         if (seen.has(token.name)) {
             throw new InvalidValueError(`--${token.name}`, "is given more than once: give each flag once");
         }

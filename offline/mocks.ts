@@ -12,11 +12,19 @@ export interface DeclaredResource {
     readonly custom: boolean;
     /** URNs of the resources this one depends on (explicitly or through the outputs in its inputs). */
     readonly dependencies: readonly string[];
+    /** Input names whose changes the engine would ignore (the ignoreChanges option). */
+    readonly ignoreChanges: readonly string[];
     /** Per input property, the URNs its value came from (what a policy pack's propertyDependencies holds). */
     readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
     inputs: Record<string, any>;
     /** The placeholder state the mocks answered with (its `arn`, say): what other resources' inputs link to. */
     outputs?: Record<string, any>;
+}
+
+/** A data-source lookup (invoke) the program made, with its inputs. */
+export interface Invoke {
+    readonly token: string;
+    readonly inputs: Record<string, any>;
 }
 
 export interface MockWorld {
@@ -61,7 +69,11 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, worl
         case "aws:ec2/launchTemplate:LaunchTemplate":
             return { ...inputs, arn, latestVersion: 1 };
         case "aws:cloudfront/distribution:Distribution":
-            return { ...inputs, arn, domainName: `d111111abcdef8.cloudfront.${world.region.startsWith("cn-") ? "cn" : "net"}` };
+            // CloudFront's alias zone differs in China (Route 53 developer guide, AliasTarget HostedZoneId).
+            return {
+                ...inputs, arn, domainName: `d111111abcdef8.cloudfront.${world.region.startsWith("cn-") ? "cn" : "net"}`,
+                hostedZoneId: world.region.startsWith("cn-") ? "Z3RFFRIM2A3IF5" : "Z2FDTNDATAQYW2",
+            };
         case "aws:iam/serverCertificate:ServerCertificate":
             return { ...inputs, arn, name: `${name}-mock` };
         case "eks:index:Cluster":
@@ -93,10 +105,12 @@ function fakeCall(token: string, inputs: Record<string, any>, world: MockWorld):
 
 /**
  * Installs the mocks for one run of the program (stack name, region, referenced outputs) and returns
- * the list that fills with every resource declared, components included, with its parent's URN.
+ * the lists that fill with every resource declared, components included, with its parent's URN, and
+ * every data-source lookup made.
  */
-export async function installMocks(project: string, stack: string, world: MockWorld): Promise<DeclaredResource[]> {
+export async function installMocks(project: string, stack: string, world: MockWorld): Promise<{ declared: DeclaredResource[]; invokes: Invoke[] }> {
     const declared: DeclaredResource[] = [];
+    const invokes: Invoke[] = [];
     let serial = 0;
     await pulumi.runtime.setMocks({
         newResource: args => {
@@ -109,12 +123,16 @@ export async function installMocks(project: string, stack: string, world: MockWo
             }
             return { id, state };
         },
-        call: args => fakeCall(args.token, args.inputs, world),
+        call: args => {
+            invokes.push({ token: args.token, inputs: args.inputs });
+            return fakeCall(args.token, args.inputs, world);
+        },
     }, project, stack, false);
     // The mocks API does not pass the parent to newResource: read it off the request on its way in,
     // both for resources the program creates and for those it reads (a StackReference).
     type Request = {
         getParent(): string; getType(): string; getName(): string; getCustom?(): boolean; getDependenciesList?(): string[];
+        getIgnorechangesList?(): string[];
         getPropertydependenciesMap?(): { forEach(each: (deps: { getUrnsList(): string[] }, key: string) => void): void };
     };
     type Handler = (req: Request, cb: unknown) => Promise<void>;
@@ -136,11 +154,12 @@ export async function installMocks(project: string, stack: string, world: MockWo
                 parent: parent || undefined,
                 custom: req.getCustom ? req.getCustom() : true,
                 dependencies: req.getDependenciesList ? req.getDependenciesList() : [],
+                ignoreChanges: req.getIgnorechangesList ? req.getIgnorechangesList() : [],
                 propertyDependencies,
                 inputs: {},
             });
             return original(req, cb);
         };
     }
-    return declared;
+    return { declared, invokes };
 }

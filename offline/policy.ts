@@ -4,6 +4,8 @@
 import { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { policies } from "../policy/policies";
 import { DeclaredResource } from "./mocks";
+import { UNDECRYPTED_SECRET } from "../config/reader";
+import { OFFLINE_CERTIFICATE } from "./certificate";
 import { RunOptions, readStackConfig, runStack } from "./run";
 
 export interface Violation {
@@ -82,7 +84,6 @@ export async function checkPolicies(resources: readonly PolicyResource[], config
     return violations;
 }
 
-const PEM = "-----BEGIN CERTIFICATE-----\nMIIBmockmockmock\n-----END CERTIFICATE-----";
 
 export interface Scenario {
     readonly label: string;
@@ -93,17 +94,20 @@ export interface Scenario {
 /** Both stacks in both partitions, CloudFront on in the china stack (it is off in Pulumi.china.yaml). */
 export const SCENARIOS: readonly Scenario[] = [
     { label: "global in us-east-2 (aws)", stack: "global", options: {} },
-    { label: "global in cn-north-1 (aws-cn)", stack: "global", options: { overrides: { "aws:region": "cn-north-1" } } },
+    {
+        label: "global in cn-north-1 (aws-cn)", stack: "global",
+        options: { overrides: { "aws:region": "cn-north-1", "cross-region-proxy:httpbinImage": "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/go-httpbin:v2.18.3" } },
+    },
     {
         label: "china in cn-northwest-1 (aws-cn), CloudFront on", stack: "china", options: {
             overrides: {
                 "cross-region-proxy:cloudfrontEnabled": "true",
-                "cross-region-proxy:cloudfrontCertificateBody": PEM,
-                "cross-region-proxy:cloudfrontCertificateChain": PEM,
-                "cross-region-proxy:cloudfrontPrivateKey": "-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n-----END PRIVATE KEY-----",
+                "cross-region-proxy:cloudfrontCertificateBody": OFFLINE_CERTIFICATE,
+                "cross-region-proxy:cloudfrontCertificateChain": OFFLINE_CERTIFICATE,
+                "cross-region-proxy:cloudfrontPrivateKey": UNDECRYPTED_SECRET,
             },
             secretKeys: ["cross-region-proxy:cloudfrontPrivateKey"],
-            stackOutputs: { nlbPublicIps: ["198.51.100.7", "203.0.113.10"] },
+            stackOutputs: { nlbPublicIps: ["198.51.100.7", "203.0.113.10"], nlbIdleTimeoutSeconds: 350 },
         },
     },
     {
@@ -113,7 +117,7 @@ export const SCENARIOS: readonly Scenario[] = [
                 "cross-region-proxy:cloudfrontEnabled": "true",
                 "cross-region-proxy:cloudfrontAcmCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab",
             },
-            stackOutputs: { nlbPublicIps: ["198.51.100.7", "203.0.113.10"] },
+            stackOutputs: { nlbPublicIps: ["198.51.100.7", "203.0.113.10"], nlbIdleTimeoutSeconds: 350 },
         },
     },
 ];
@@ -125,7 +129,7 @@ export function packConfigFor(stackConfig: Record<string, string | undefined>): 
 
 /** Runs a stack under the mocks and the pack over it, with the policy config the stack's own settings imply. */
 export async function checkScenario(scenario: Scenario): Promise<Violation[]> {
-    const config = { ...readStackConfig(scenario.stack), ...scenario.options.overrides };
+    const config = { ...readStackConfig(scenario.stack).values, ...scenario.options.overrides };
     const run = await runStack(scenario.stack, scenario.options);
     return checkPolicies(policyResources(run.resources, config["aws:region"] ?? ""), packConfigFor(config));
 }

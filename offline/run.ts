@@ -1,43 +1,24 @@
 // Runs the real program (index.ts) under the offline mocks with the values of a stack file.
-import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { DeclaredResource, installMocks } from "./mocks";
+import { DeclaredResource, Invoke, installMocks } from "./mocks";
+import { StackConfig, readStackFile } from "./stackFile";
 
 export const PROJECT = "cross-region-proxy";
 const ROOT = path.resolve(__dirname, "..");
 
-/** The `config:` map of Pulumi.<stack>.yaml, as the CLI hands it to the program (objects as JSON text). */
-export function readStackConfig(stack: string): Record<string, string> {
-    const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
-    const text = fs.readFileSync(file, "utf8");
-    const config: Record<string, string> = {};
-    // Stack files here hold flat `namespace:key: value` pairs, quoted or not; anything else is refused
-    // rather than misread.
-    let inConfig = false;
-    for (const line of text.split("\n")) {
-        if (/^\s*(#.*)?$/.test(line)) continue;
-        if (/^config:\s*$/.test(line)) { inConfig = true; continue; }
-        const match = /^ {2}([a-z][a-z0-9-]*:[A-Za-z0-9]+):\s*(.*?)\s*$/.exec(line);
-        if (!inConfig || !match) {
-            throw new Error(`${file}: cannot read '${line.trim()}' offline; keep stack files to flat 'namespace:key: value' lines`);
-        }
-        config[match[1]] = unquote(match[2]);
-    }
-    return config;
-}
-
-function unquote(value: string): string {
-    if (/^".*"$/.test(value)) return JSON.parse(value);
-    if (/^'.*'$/.test(value)) return value.slice(1, -1).replace(/''/g, "'");
-    if (value.startsWith("[")) return JSON.stringify(JSON.parse(value.replace(/'/g, "\"")));
-    return value;
+/** The `config:` map of Pulumi.<stack>.yaml (or another file), as the CLI hands it to the program. */
+export function readStackConfig(stack: string, file = path.join(ROOT, `Pulumi.${stack}.yaml`)): StackConfig {
+    return readStackFile(file);
 }
 
 export interface OfflineRun {
     readonly stack: string;
     readonly resources: DeclaredResource[];
+    readonly invokes: Invoke[];
     readonly outputs: Record<string, unknown>;
+    /** The config the program ran with (stack file and overrides). */
+    readonly config: Record<string, string>;
 }
 
 export interface RunOptions {
@@ -46,16 +27,27 @@ export interface RunOptions {
     /** What a StackReference to the global stack reads. */
     readonly stackOutputs?: Record<string, unknown>;
     readonly secretKeys?: string[];
+    /** A stack file other than Pulumi.<stack>.yaml (a test fixture). */
+    readonly stackFile?: string;
+}
+
+/** A program that failed, with what it had declared by then (a check that must come first declares nothing). */
+export class OfflineRunError extends Error {
+    constructor(readonly cause: unknown, readonly resources: DeclaredResource[]) {
+        super(cause instanceof Error ? cause.message : String(cause));
+        this.name = "OfflineRunError";
+    }
 }
 
 /** Resolves every output of the program and waits until nothing is being registered any more. */
 export async function runStack(stack: string, options: RunOptions = {}): Promise<OfflineRun> {
-    const config: Record<string, string> = { ...readStackConfig(stack) };
+    const file = readStackConfig(stack, options.stackFile);
+    const config: Record<string, string> = { ...file.values };
     for (const [key, value] of Object.entries(options.overrides ?? {})) {
         if (value === undefined) delete config[key]; else config[key] = value;
     }
-    pulumi.runtime.setAllConfig(config, options.secretKeys);
-    const resources = await installMocks(PROJECT, stack, { region: config["aws:region"] ?? "", stackOutputs: options.stackOutputs });
+    pulumi.runtime.setAllConfig(config, [...file.secretKeys, ...options.secretKeys ?? []]);
+    const { declared: resources, invokes } = await installMocks(PROJECT, stack, { region: config["aws:region"] ?? "", stackOutputs: options.stackOutputs });
     // A failure inside the program (an apply that throws while a resource is being registered) surfaces
     // as an unhandled rejection; the engine would fail the update, so the offline run fails too.
     const failures: unknown[] = [];
@@ -68,7 +60,11 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
         const entry = require.resolve(path.join(ROOT, "index"));
         delete require.cache[entry];
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const exported: Record<string, pulumi.Output<unknown>> = require(entry);
+        const program = async () => require(entry);
+        // As Pulumi's Node.js host does (cmd/run/run.js): an exported function is called, a promise awaited.
+        const exported: Record<string, pulumi.Output<unknown>> = await program()
+            .then(value => value instanceof Function ? value() : value)
+            .catch(err => { onFailure(err); return {}; });
         for (const [name, output] of Object.entries(exported)) {
             outputs[name] = await resolve(output).catch(onFailure);
         }
@@ -82,9 +78,9 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
         process.off("unhandledRejection", onFailure);
     }
     if (failures.length > 0) {
-        throw failures[0];
+        throw new OfflineRunError(failures[0], resources);
     }
-    return { stack, resources, outputs };
+    return { stack, resources, invokes, outputs, config };
 }
 
 /**

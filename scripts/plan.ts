@@ -1,10 +1,12 @@
-// npm run plan [-- --stack global|china] [--json FILE] [--set namespace:key=value ...]
+// npm run plan [-- --stack global|china] [--json FILE] [--set [global/|china/]namespace:key=value ...] (--help)
 // The main job without a cloud account: runs the real program of each stack under Pulumi mocks with the
 // values of its stack file and prints what it would declare. No cloud call, no credentials, no CLI.
 import * as fs from "node:fs";
-import { parseArgs } from "node:util";
+import * as path from "node:path";
+import { isUsageError, parseFlags } from "../core/cli";
+import { InvalidValueError } from "../core/validate";
 import { DeclaredResource } from "../offline/mocks";
-import { OfflineRun, runStack } from "../offline/run";
+import { OfflineRun, readStackConfig, runStack } from "../offline/run";
 
 const STACKS = ["global", "china"] as const;
 type Stack = typeof STACKS[number];
@@ -45,7 +47,7 @@ function shownInputs(resource: DeclaredResource): Record<string, unknown> {
     return Object.fromEntries(keys.filter(k => resource.inputs[k] !== undefined).map(k => [k, JSON.parse(show(resource.inputs[k]))]));
 }
 
-function printTree(run: OfflineRun): void {
+function printTree(run: OfflineRun, say: (line: string) => void): void {
     const children = new Map<string | undefined, DeclaredResource[]>();
     for (const r of run.resources) {
         const parent = run.resources.some(p => p.urn === r.parent) ? r.parent : undefined;
@@ -54,9 +56,9 @@ function printTree(run: OfflineRun): void {
     const walk = (parent: string | undefined, depth: number) => {
         for (const r of children.get(parent) ?? []) {
             const indent = "  ".repeat(depth + 1);
-            console.log(`${indent}+ ${r.type}  ${r.name}`);
+            say(`${indent}+ ${r.type}  ${r.name}`);
             for (const [key, value] of Object.entries(shownInputs(r))) {
-                console.log(`${indent}    ${key}: ${show(value)}`);
+                say(`${indent}    ${key}: ${show(value)}`);
             }
             walk(r.urn, depth + 1);
         }
@@ -72,70 +74,138 @@ function report(run: OfflineRun): object {
     };
 }
 
-async function main(): Promise<void> {
-    const { values } = parseArgs({
-        args: process.argv.slice(2),
-        strict: true,
-        options: { stack: { type: "string" }, json: { type: "string" }, set: { type: "string", multiple: true } },
-    });
-    if (values.stack !== undefined && !(STACKS as readonly string[]).includes(values.stack)) {
-        throw new Error(`--stack: expected ${STACKS.join(" or ")}, got '${values.stack}'`);
+const USAGE = `usage: npm run plan [-- [--stack global|china] [--json FILE] [--set [global/|china/]namespace:key=value ...] [--stack-dir DIR]]
+
+Runs the real program of each stack under Pulumi mocks with the values of its stack file (Pulumi.<stack>.yaml)
+and prints the resources it would declare, its outputs and the proxy user-data. No cloud call is made.
+  --stack NAME      plan one stack (the china stack is still fed with the global plan's outputs)
+  --json FILE       write the plan as JSON to FILE and print nothing else (errors still go to stderr)
+  --set K=V         override a config value; without a prefix it applies to every stack file that has
+                    the key, with global/ or china/ to that stack only
+  --stack-dir DIR   read the stack files from DIR instead of the project directory
+  --help            this text
+npm takes options before '--' for itself: write 'npm run plan -- --stack china'.`;
+
+export interface PlanOptions {
+    readonly stacks: Stack[];
+    readonly json?: string;
+    readonly overrides: Record<Stack, Record<string, string>>;
+    readonly stackDir?: string;
+}
+
+/** The command line, strictly (core/cli): unknown, repeated or stray arguments are errors that say what to write. */
+export function parsePlanArgs(args: string[], stackFiles: (dir: string | undefined) => Record<Stack, Record<string, string>>): PlanOptions | "help" {
+    const { values, positionals, help } = parseFlags(args, {
+        stack: { type: "string" }, json: { type: "string" }, set: { type: "string", multiple: true }, "stack-dir": { type: "string" },
+    }, true);
+    if (help) return "help";
+    if (positionals.length > 0) {
+        // `npm run plan --stack china` (no `--`): npm keeps --stack for itself and passes `china` on.
+        const hint = (STACKS as readonly string[]).includes(positionals[0])
+            ? `npm took the option before it for itself: write 'npm run plan -- --stack ${positionals[0]}'`
+            : "options go after '--': npm run plan -- --stack china";
+        throw new InvalidValueError(`'${positionals[0]}'`, `unexpected argument: ${hint}`);
     }
-    const overrides: Record<string, string> = {};
+    if (values.stack !== undefined && !(STACKS as readonly string[]).includes(values.stack)) {
+        throw new InvalidValueError("--stack", `expected ${STACKS.join(" or ")}, got '${values.stack}'`);
+    }
+    const files = stackFiles(values["stack-dir"]);
+    const overrides: Record<Stack, Record<string, string>> = { global: {}, china: {} };
     for (const pair of values.set ?? []) {
         const at = pair.indexOf("=");
-        if (at < 1 || !pair.slice(0, at).includes(":")) {
-            throw new Error(`--set: expected namespace:key=value, got '${pair}'`);
+        const target = at < 0 ? pair : pair.slice(0, at);
+        const slash = target.indexOf("/");
+        const key = target.slice(slash + 1);
+        if (at < 1 || !/^[^:\s/]+:[^:\s/]+$/.test(key)) {
+            throw new InvalidValueError("--set", `expected [global/|china/]namespace:key=value, got '${pair}'`);
         }
-        overrides[pair.slice(0, at)] = pair.slice(at + 1);
+        const value = pair.slice(at + 1);
+        if (slash >= 0) {
+            const prefix = target.slice(0, slash);
+            if (!(STACKS as readonly string[]).includes(prefix)) {
+                throw new InvalidValueError("--set", `unknown stack '${prefix}/' in '${pair}': expected global/ or china/`);
+            }
+            overrides[prefix as Stack][key] = value;
+            continue;
+        }
+        const holders = STACKS.filter(stack => key in files[stack]);
+        if (holders.length === 0) {
+            throw new InvalidValueError("--set", `no stack file sets ${key}: say which stack it is for, e.g. --set china/${key}=${value}`);
+        }
+        for (const stack of holders) overrides[stack][key] = value;
     }
-    const wanted: Stack[] = values.stack ? [values.stack as Stack] : [...STACKS];
+    return { stacks: values.stack ? [values.stack as Stack] : [...STACKS], json: values.json, overrides, stackDir: values["stack-dir"] };
+}
 
-    console.log("OFFLINE PLAN: the real program under Pulumi mocks. No cloud call was made; IDs, ARNs and");
-    console.log("addresses are placeholders (203.0.113.0/24 is a documentation range). `pulumi preview` shows the real plan.\n");
-    // The china stack reads NLB-1's addresses from the global stack: feed it the global plan's.
-    const globalRun = await runStack("global", { overrides: pick(overrides, "global") });
+const stackFile = (stack: Stack, dir: string | undefined) => dir === undefined ? undefined : path.join(dir, `Pulumi.${stack}.yaml`);
+
+/** What a reader of the plan must know that the tree does not show: a component left out, and why. */
+function notes(run: OfflineRun, config: Record<string, string>): string[] {
+    if (run.stack !== "china") return [];
+    const notes: string[] = [];
+    if (run.outputs.cloudfrontDomainName === null) {
+        notes.push("CloudfrontEdge: disabled by cloudfrontEnabled=false. To plan it: --set china/cross-region-proxy:cloudfrontEnabled=true"
+            + " --set china/cross-region-proxy:cloudfrontIamCertificateId=ASCAEXAMPLEEXAMPLE000 (README, \"China stack\").");
+    }
+    if (config["cross-region-proxy:proxyAmiId"] === undefined) {
+        notes.push("proxyAmiId: not pinned. The first `pulumi up` takes the latest Amazon Linux 2023 AMI and keeps it; pin the one it"
+            + " reports (output proxyAmiId; here a placeholder) with `pulumi config set cross-region-proxy:proxyAmiId <ami-id>`,"
+            + " so that a new AMI is a deliberate change that rolls the fleet.");
+    }
+    return notes;
+}
+
+async function main(): Promise<void> {
+    const options = parsePlanArgs(process.argv.slice(2), dir => ({
+        global: readStackConfig("global", stackFile("global", dir)).values,
+        china: readStackConfig("china", stackFile("china", dir)).values,
+    }));
+    if (options === "help") {
+        console.log(USAGE);
+        return;
+    }
+    // --json runs are quiet: the file is the result, stdout stays empty, errors go to stderr.
+    const say = options.json ? () => undefined : (line = "") => console.log(line);
+
+    say("OFFLINE PLAN: the real program under Pulumi mocks. No cloud call was made; IDs, ARNs and");
+    say("addresses are placeholders (203.0.113.0/24 is a documentation range). `pulumi preview` shows the real plan.\n");
+    // The china stack reads NLB-1's addresses and idle timeout from the global stack: feed it the global plan's.
+    const globalRun = await runStack("global", { overrides: options.overrides.global, stackFile: stackFile("global", options.stackDir) });
     const runs: OfflineRun[] = [];
-    if (wanted.includes("global")) runs.push(globalRun);
-    if (wanted.includes("china")) {
+    if (options.stacks.includes("global")) runs.push(globalRun);
+    if (options.stacks.includes("china")) {
         runs.push(await runStack("china", {
-            overrides: pick(overrides, "china"),
-            stackOutputs: { nlbPublicIps: globalRun.outputs.nlbPublicIps },
+            overrides: options.overrides.china,
+            stackOutputs: globalRun.outputs,
             secretKeys: ["cross-region-proxy:cloudfrontPrivateKey"],
+            stackFile: stackFile("china", options.stackDir),
         }));
     }
     for (const run of runs) {
-        console.log(`=== stack ${run.stack}: ${run.resources.length} resources (Pulumi.${run.stack}.yaml)`);
-        printTree(run);
-        console.log(`\n  outputs:`);
+        say(`=== stack ${run.stack}: ${run.resources.length} resources (Pulumi.${run.stack}.yaml)`);
+        printTree(run, say);
+        say(`\n  outputs:`);
         for (const [name, value] of Object.entries(run.outputs)) {
-            console.log(`    ${name}: ${show(value)}`);
+            say(`    ${name}: ${show(value)}`);
         }
+        for (const note of notes(run, run.config)) say(`\n  ${note}`);
         if (run.stack === "china") {
             const template = run.resources.find(r => r.type === "aws:ec2/launchTemplate:LaunchTemplate");
-            console.log(`\n  proxy user-data (fed with the global plan's nlbPublicIps ${show(globalRun.outputs.nlbPublicIps)}):\n`);
-            console.log(Buffer.from(String(template?.inputs.userData ?? ""), "base64").toString("utf8").replace(/^/gm, "    "));
-            if (run.outputs.cloudfrontDomainName === null) {
-                console.log("  CloudFront: disabled in Pulumi.china.yaml (cross-region-proxy:cloudfrontEnabled); see the README to enable it.");
-            }
+            say(`\n  proxy user-data (fed with the global plan's nlbPublicIps ${show(globalRun.outputs.nlbPublicIps)}):\n`);
+            say(Buffer.from(String(template?.inputs.userData ?? ""), "base64").toString("utf8").replace(/^/gm, "    "));
         }
-        console.log("");
+        say();
     }
-    if (values.json) {
-        fs.writeFileSync(values.json, JSON.stringify({ offline: true, stacks: runs.map(report) }, null, 2) + "\n");
-        console.log(`wrote ${values.json}`);
+    if (options.json) {
+        fs.writeFileSync(options.json, JSON.stringify({ offline: true, stacks: runs.map(report) }, null, 2) + "\n");
     }
 }
 
-/** --set values apply to the stacks whose config has the key's namespace and role. */
-function pick(overrides: Record<string, string>, stack: Stack): Record<string, string> {
-    const prefix = `${stack}/`;
-    return Object.fromEntries(Object.entries(overrides)
-        .filter(([k]) => !k.includes("/") || k.startsWith(prefix))
-        .map(([k, v]) => [k.startsWith(prefix) ? k.slice(prefix.length) : k, v]));
+if (require.main === module) {
+    // Bad flags exit 2 with the usage (core/cli conventions); a stack that fails to plan exits 1.
+    main().catch(err => {
+        const usage = isUsageError(err) && (err instanceof InvalidValueError ? err.key.startsWith("-") || err.key.startsWith("'") : true);
+        console.error(`plan: ${err instanceof Error ? err.message : String(err)}${usage ? `\n${USAGE}` : ""}`);
+        process.exit(usage ? 2 : 1);
+    });
 }
-
-main().catch(err => {
-    console.error(`plan: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-});

@@ -13,7 +13,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
     }
     if (argv[0] === "--pack-config" && argv.length === 2) {
-        console.log(JSON.stringify(packConfigFor(readStackConfig(argv[1])), null, 2));
+        console.log(JSON.stringify(packConfigFor(readStackConfig(argv[1]).values), null, 2));
         return 0;
     }
     if (argv.length > 0) {

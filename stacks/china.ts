@@ -1,6 +1,6 @@
 // The `china` stack: the proxy fleet behind NLB-2, forwarding to NLB-1's addresses, and CloudFront.
 import * as pulumi from "@pulumi/pulumi";
-import { ChinaConfig } from "../config/china";
+import { ChinaConfig, GlobalStackInputs, parseGlobalStackOutputs } from "../config/china";
 import { CloudfrontEdge } from "../components/CloudfrontEdge";
 import { IptablesProxyFleet } from "../components/IptablesProxyFleet";
 import { Network } from "../components/Network";
@@ -13,24 +13,24 @@ export interface ChinaOutputs {
     /** null when CloudFront is disabled. */
     cloudfrontDomainName: pulumi.Output<string | null>;
     edgeUrl: pulumi.Output<string | null>;
+    /** The AMI the proxies run: pin it as proxyAmiId, so that a new Amazon Linux release is a deliberate change. */
+    proxyAmiId: pulumi.Output<string | undefined>;
 }
 
-/** NLB-1's public addresses as the global stack published them; a clear error when they are missing. */
-export function globalStackDestinations(globalStack: string): pulumi.Output<string[]> {
+/**
+ * The global stack's outputs this stack builds on, read and checked before anything else is declared:
+ * a bad global stack fails the update with nothing half-built (a StackReference is no cloud resource).
+ */
+export async function readGlobalStack(globalStack: string, config: ChinaConfig): Promise<GlobalStackInputs> {
     const reference = new pulumi.StackReference(globalStack);
-    // requireOutput fails on a missing output, naming the stack and the output; an empty or malformed one
-    // fails here, with what to do about it.
-    return reference.requireOutput("nlbPublicIps").apply(ips => {
-        if (!Array.isArray(ips) || ips.length === 0) {
-            throw new Error(`stack ${globalStack} has an empty nlbPublicIps output: run 'pulumi up' on the global stack first, check cross-region-proxy:globalStack, or set cross-region-proxy:destinationIps`);
-        }
-        return ips as string[];
-    });
+    const outputs = Object.fromEntries(await Promise.all(["nlbPublicIps", "nlbIdleTimeoutSeconds"]
+        .map(async name => [name, await reference.getOutputValue(name)] as const)));
+    return parseGlobalStackOutputs(globalStack, outputs, config);
 }
 
-export function chinaStack(config: ChinaConfig): ChinaOutputs {
-    const destinations = "ips" in config.destinations ? pulumi.output(config.destinations.ips)
-        : globalStackDestinations(config.destinations.globalStack);
+export async function chinaStack(config: ChinaConfig): Promise<ChinaOutputs> {
+    const destinations = "ips" in config.destinations ? config.destinations.ips
+        : (await readGlobalStack(config.destinations.globalStack, config)).destinations;
     const network = new Network("china", {
         cidrBlock: config.vpcCidr,
         availabilityZoneCount: config.availabilityZoneCount,
@@ -47,6 +47,7 @@ export function chinaStack(config: ChinaConfig): ChinaOutputs {
         forwarding: config.forwarding,
         partition: config.partition,
         instanceType: config.instanceType,
+        amiId: config.amiId,
         minSize: config.minSize,
         desiredSize: config.desiredSize,
         maxSize: config.maxSize,
@@ -66,10 +67,11 @@ export function chinaStack(config: ChinaConfig): ChinaOutputs {
     });
 
     return {
-        destinationIps: destinations,
+        destinationIps: pulumi.output(destinations),
         proxyNlbDnsName: fleet.nlbDnsName,
         proxyUrl: fleet.url,
         cloudfrontDomainName: edge ? edge.domainName : pulumi.output(null),
         edgeUrl: edge ? edge.url : pulumi.output(null),
+        proxyAmiId: fleet.amiId,
     };
 }

@@ -1,7 +1,9 @@
-// The `global` stack: httpbin on EKS behind an ALB, and NLB-1 with Elastic IPs in front of the ALB.
+// The `global` stack: the platform (EKS, Load Balancer Controller, ALB), the application on it (httpbin),
+// and NLB-1 with Elastic IPs in front of the ALB.
 import * as pulumi from "@pulumi/pulumi";
 import { GlobalConfig } from "../config/global";
-import { HEALTH_CHECK_PATH, HttpbinOnEks } from "../components/HttpbinOnEks";
+import { AlbOnEks } from "../components/AlbOnEks";
+import { HEALTH_CHECK_PATH, HTTPBIN_PORT, Httpbin } from "../components/Httpbin";
 import { Network } from "../components/Network";
 import { NlbFrontingAlb } from "../components/NlbFrontingAlb";
 import { hostedZoneId } from "./zone";
@@ -13,6 +15,8 @@ export interface GlobalOutputs {
     albArn: pulumi.Output<string>;
     httpbinUrl: pulumi.Output<string>;
     nlbUrl: pulumi.Output<string>;
+    /** The china stack keeps its proxies' idle timeout at or below it. */
+    nlbIdleTimeoutSeconds: pulumi.Output<number>;
 }
 
 export function globalStack(config: GlobalConfig): GlobalOutputs {
@@ -31,7 +35,7 @@ export function globalStack(config: GlobalConfig): GlobalOutputs {
         });
     const zoneId = hostedZoneId(config.domainName, config.hostedZoneId);
 
-    const httpbin = new HttpbinOnEks("httpbin", {
+    const platform = new AlbOnEks("httpbin", {
         vpcId: network.vpcId,
         publicSubnetIds: network.publicSubnetIds,
         privateSubnetIds: network.privateSubnetIds,
@@ -48,17 +52,27 @@ export function globalStack(config: GlobalConfig): GlobalOutputs {
         zoneId,
         cnZoneId: config.cnCertificateArn === undefined ? hostedZoneId(config.cnDomainName, config.cnHostedZoneId) : undefined,
         cnCertificateArn: config.cnCertificateArn,
-        httpbinImage: config.httpbinImage,
-        httpbinReplicas: config.httpbinReplicas,
         lbControllerChartVersion: config.lbControllerChartVersion,
+        appPort: HTTPBIN_PORT,
+        healthCheckPath: HEALTH_CHECK_PATH,
+        appHostName: `httpbin.${config.domainName}`,
         deletionProtection: config.deletionProtection,
+    });
+    new Httpbin("httpbin", {
+        provider: platform.provider,
+        controller: platform.controller,
+        targetGroupArn: platform.targetGroupArn,
+        albSecurityGroupId: platform.albSecurityGroupId,
+        image: config.httpbinImage,
+        replicas: config.httpbinReplicas,
     });
 
     const nlb = new NlbFrontingAlb("nlb1", {
         vpcId: network.vpcId,
         subnetIds: network.publicSubnetIds,
-        albArn: httpbin.albArn,
+        albArn: platform.albArn,
         ports: config.listenerPorts,
+        idleTimeoutSeconds: config.nlbIdleTimeoutSeconds,
         healthCheckPath: HEALTH_CHECK_PATH,
         zoneId,
         recordName: `nlbtoalb.${config.domainName}`,
@@ -69,9 +83,10 @@ export function globalStack(config: GlobalConfig): GlobalOutputs {
     return {
         nlbPublicIps: nlb.publicIps,
         nlbDnsName: nlb.dnsName,
-        albDnsName: httpbin.albDnsName,
-        albArn: httpbin.albArn,
-        httpbinUrl: httpbin.httpbinUrl,
+        albDnsName: platform.albDnsName,
+        albArn: platform.albArn,
+        httpbinUrl: platform.appUrl,
         nlbUrl: nlb.url,
+        nlbIdleTimeoutSeconds: pulumi.output(config.nlbIdleTimeoutSeconds),
     };
 }

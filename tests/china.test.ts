@@ -3,16 +3,22 @@
 import * as assert from "node:assert/strict";
 import { ALL_VIEWER_POLICY_ID, CACHING_DISABLED_POLICY_ID } from "../components/CloudfrontEdge";
 import { DeclaredResource, autoName } from "../offline/mocks";
-import { OfflineRun, runStack } from "../offline/run";
+import { OfflineRun, OfflineRunError, runStack } from "../offline/run";
 import { renderArtifact } from "../proxy/render";
+import { CERT, KEY } from "./certificates";
 import { one, ofType, strings } from "./stackHelpers";
 
 const NLB1 = ["198.51.100.7", "203.0.113.10", "203.0.113.11"];
-const PEM = "-----BEGIN CERTIFICATE-----\nMIIBmockmockmock\n-----END CERTIFICATE-----";
-const SECRET_KEY = "-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n-----END PRIVATE KEY-----";
+/** What the global stack publishes, as its StackReference reads it. */
+const GLOBAL_OUTPUTS = { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: 350 };
+const GLOBAL_STACK = "organization/cross-region-proxy/global";
+const PEM = CERT;
+const SECRET_KEY = KEY;
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
+// These runs write the Route 53 records (the China-account zone topology); the committed file does not.
 const china = {
+    "cross-region-proxy:manageDnsRecords": "true",
     "cross-region-proxy:cloudfrontEnabled": "true",
     "cross-region-proxy:cloudfrontCertificateBody": PEM,
     "cross-region-proxy:cloudfrontCertificateChain": PEM,
@@ -20,6 +26,7 @@ const china = {
 };
 const global = {
     "aws:region": "us-east-1",
+    "cross-region-proxy:manageDnsRecords": "true",
     "cross-region-proxy:cloudfrontEnabled": "true",
     "cross-region-proxy:cloudfrontAcmCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab",
 };
@@ -36,7 +43,7 @@ for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"]
         before(async () => {
             run = await runStack("china", {
                 overrides,
-                stackOutputs: { nlbPublicIps: NLB1 },
+                stackOutputs: GLOBAL_OUTPUTS,
                 secretKeys: ["cross-region-proxy:cloudfrontPrivateKey"],
             });
             resources = run.resources;
@@ -77,7 +84,9 @@ for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"]
             assert.equal(group.inputs.instanceRefresh.strategy, "Rolling");
             assert.equal(group.inputs.instanceRefresh.preferences.minHealthyPercentage, 100, "new proxies first");
             assert.equal(group.inputs.healthCheckType, "EC2", "a global-side outage must not churn the fleet");
-            assert.equal(group.inputs.instanceRefresh.preferences.autoRollback, true);
+            // The provider updates the group's template before the refresh starts: an auto-rollback would
+            // return to the new template (terraform-provider-aws #34189). A failing rollout stops instead.
+            assert.equal(group.inputs.instanceRefresh.preferences.autoRollback, false);
             assert.deepEqual(group.inputs.instanceRefresh.preferences.alarmSpecification.alarms,
                 [80, 443].map(port => autoName(one(resources, "aws:cloudwatch/metricAlarm:MetricAlarm", `proxy-${port}-unhealthy`).name)));
             assert.equal(group.inputs.launchTemplate.version, "1");
@@ -132,7 +141,7 @@ for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"]
             it("uses an IAM server certificate under /cloudfront/ and forwardedValues with TTL 0, never a cache policy", () => {
                 const certificate = one(resources, "aws:iam/serverCertificate:ServerCertificate");
                 assert.match(certificate.inputs.path, /^\/cloudfront\//);
-                assert.equal(certificate.inputs.certificateBody, PEM);
+                assert.equal(certificate.inputs.certificateBody, PEM.trim());
                 assert.equal(certificate.inputs.privateKey[SECRET_SIG], "1b47061264138c4ac30d75fd1eb44270", "the private key stays a secret");
                 const distribution = one(resources, "aws:cloudfront/distribution:Distribution");
                 assert.equal(distribution.inputs.viewerCertificate.iamCertificateId, `${certificate.name}-id`);
@@ -142,7 +151,10 @@ for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"]
                 assert.equal(behaviour.originRequestPolicyId, undefined);
                 assert.deepEqual(behaviour.forwardedValues, { queryString: true, headers: ["*"], cookies: { forward: "all" } });
                 assert.deepEqual([behaviour.minTtl, behaviour.defaultTtl, behaviour.maxTtl], [0, 0, 0]);
-                assert.equal(one(resources, "aws:route53/record:Record", "edge").inputs.type, "CNAME");
+                const record = one(resources, "aws:route53/record:Record", "edge");
+                assert.equal(record.inputs.type, "A");
+                assert.deepEqual(record.inputs.aliases, [{ name: "d111111abcdef8.cloudfront.cn", zoneId: "Z3RFFRIM2A3IF5", evaluateTargetHealth: false }],
+                    "Route 53 aliases to CloudFront in China too, with the zone the distribution reports");
             });
 
             it("never writes the global partition into an ARN", () => {
@@ -158,6 +170,7 @@ for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"]
                 assert.equal(behaviour.cachePolicyId, CACHING_DISABLED_POLICY_ID);
                 assert.equal(behaviour.originRequestPolicyId, ALL_VIEWER_POLICY_ID);
                 assert.equal(behaviour.forwardedValues, undefined);
+                assert.equal(one(resources, "aws:route53/record:Record", "edge").inputs.aliases[0].zoneId, "Z2FDTNDATAQYW2");
             });
         }
     });
@@ -166,7 +179,7 @@ for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"]
 describe("china stack alarms (mocked)", () => {
     it("alarms on unhealthy proxies behind each NLB-2 target group, notifying the configured topic", async () => {
         const topic = "arn:aws-cn:sns:cn-northwest-1:123456789012:proxy-alarms";
-        const run = await runStack("china", { overrides: { "cross-region-proxy:alarmTopicArn": topic }, stackOutputs: { nlbPublicIps: NLB1 } });
+        const run = await runStack("china", { overrides: { "cross-region-proxy:alarmTopicArn": topic }, stackOutputs: GLOBAL_OUTPUTS });
         for (const port of [80, 443]) {
             const alarm = one(run.resources, "aws:cloudwatch/metricAlarm:MetricAlarm", `proxy-${port}-unhealthy`);
             assert.equal(alarm.inputs.metricName, "UnHealthyHostCount");
@@ -185,25 +198,36 @@ describe("china stack destinations (mocked)", () => {
         assert.equal(userData(run.resources), renderArtifact("user-data", { destinations: ["192.0.2.1", "192.0.2.2"], ports: [80, 443] }));
     });
 
-    it("fails, naming the stack and the output, when the global stack has no nlbPublicIps", async () => {
-        await assert.rejects(runStack("china", { stackOutputs: {} }),
-            /Required output 'nlbPublicIps' does not exist on stack 'organization\/cross-region-proxy\/global'/);
-    });
-
-    it("fails, saying what to do, when nlbPublicIps is empty", async () => {
-        await assert.rejects(runStack("china", { stackOutputs: { nlbPublicIps: [] } }),
-            /stack organization\/cross-region-proxy\/global has an empty nlbPublicIps output: run 'pulumi up' on the global stack first/);
-    });
-
-    it("fails on an nlbPublicIps output that is not a list of addresses", async () => {
-        await assert.rejects(runStack("china", { stackOutputs: { nlbPublicIps: ["203.0.113.10", "not-an-ip"] } }),
-            /nlbPublicIps \(destinations of the proxies\): 'not-an-ip' is not an IPv4 address/);
-    });
+    // A bad global stack must leave no half-built china stack: the outputs are checked before anything
+    // is declared but the StackReference (no cloud resource).
+    const badOutputs: Array<[string, Record<string, unknown>, string, RegExp]> = [
+        ["shell characters", { nlbPublicIps: ["203.0.113.10", "$(reboot)"] }, "nlbPublicIps", /'\$\(reboot\)' is not an IPv4 address/],
+        ["an IPv6 address", { nlbPublicIps: ["2001:db8::1"] }, "nlbPublicIps", /'2001:db8::1' is not an IPv4 address/],
+        ["a CIDR", { nlbPublicIps: ["203.0.113.0/24"] }, "nlbPublicIps", /'203\.0\.113\.0\/24' is not an IPv4 address/],
+        ["a private address", { nlbPublicIps: ["203.0.113.10", "10.1.2.3"] }, "nlbPublicIps", /10\.1\.2\.3 is in 10\.0\.0\.0\/8 \(RFC 1918 private\): NLB-1's addresses are public/],
+        ["an empty list", { nlbPublicIps: [] }, "nlbPublicIps", /is empty: run 'pulumi up' on the global stack first/],
+        ["not a list", { nlbPublicIps: "203.0.113.10" }, "nlbPublicIps", /expected a list of IPv4 addresses, got string/],
+        ["no nlbPublicIps", {}, "nlbPublicIps", /is missing: run 'pulumi up' on the global stack first/],
+        ["no nlbIdleTimeoutSeconds", { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: undefined }, "nlbIdleTimeoutSeconds", /is missing: run 'pulumi up' on the global stack/],
+        ["an idle timeout below the proxies'", { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: 120 }, "proxyIdleTimeoutSeconds", /350 s is above NLB-1's idle timeout \(120 s/],
+    ];
+    for (const [shape, outputs, output, gist] of badOutputs) {
+        it(`fails on a global stack with ${shape}, naming the output and the stack, before any AWS resource`, async () => {
+            const error = await runStack("china", { stackOutputs: { nlbIdleTimeoutSeconds: 350, ...outputs } }).then(
+                () => assert.fail("the run must fail"), (err: unknown) => err);
+            assert.ok(error instanceof OfflineRunError, String(error));
+            const named = output === "proxyIdleTimeoutSeconds" ? "cross-region-proxy:proxyIdleTimeoutSeconds" : `output ${output} of stack ${GLOBAL_STACK}`;
+            assert.ok(error.message.startsWith(`${named}: `), error.message);
+            assert.match(error.message, gist);
+            assert.ok(error.message.includes(GLOBAL_STACK), "names the global stack");
+            assert.deepEqual(error.resources.filter(r => r.type.startsWith("aws:")).map(r => r.type), [], "no AWS resource is registered");
+        });
+    }
 
     it("writes no Route 53 record and looks up no zone when the china domain's DNS is managed elsewhere", async () => {
         const run = await runStack("china", {
             overrides: { ...china, "cross-region-proxy:manageDnsRecords": "false" },
-            stackOutputs: { nlbPublicIps: NLB1 },
+            stackOutputs: GLOBAL_OUTPUTS,
             secretKeys: ["cross-region-proxy:cloudfrontPrivateKey"],
         });
         assert.equal(ofType(run.resources, "aws:route53/record:Record").length, 0);
@@ -212,7 +236,7 @@ describe("china stack destinations (mocked)", () => {
     });
 
     it("creates no CloudFront distribution and outputs null when CloudFront is disabled", async () => {
-        const run = await runStack("china", { stackOutputs: { nlbPublicIps: NLB1 } });
+        const run = await runStack("china", { stackOutputs: GLOBAL_OUTPUTS });
         assert.equal(ofType(run.resources, "aws:cloudfront/distribution:Distribution").length, 0);
         assert.equal(ofType(run.resources, "aws:iam/serverCertificate:ServerCertificate").length, 0);
         assert.equal(run.outputs.cloudfrontDomainName, null);

@@ -1,15 +1,14 @@
 // Pure tests of the stack config parsers (config/index.ts, global.ts, china.ts) over a plain-object
 // source: no Pulumi mocks, no engine. Every invalid case names its key and says what to write instead.
 import { strict as assert } from "node:assert";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { createRequire } from "node:module";
+import { readStackConfig } from "../offline/run";
 import * as pulumi from "@pulumi/pulumi";
 import { parseRole } from "../config";
 import { CHINA_KEYS, ChinaConfig, parseChinaConfig } from "../config/china";
 import { GLOBAL_KEYS, GlobalConfig, parseGlobalConfig } from "../config/global";
-import { NAMESPACE, objectConfigSource } from "../config/reader";
+import { NAMESPACE, UNDECRYPTED_SECRET, objectConfigSource } from "../config/reader";
 import { escapeRegExp, rejects } from "./assertions";
+import { CERT, KEY, OTHER_CERT, OTHER_KEY } from "./certificates";
 import { CONNTRACK_MAX_LIMITS, DEFAULT_CONNMARK, DEFAULT_CONNTRACK_MAX, DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, DEFAULT_TIME_WAIT_TIMEOUT_SECONDS } from "../proxy/spec";
 
 type Values = Record<string, string | number | boolean | object>;
@@ -35,21 +34,20 @@ const parseChina = (extra: Values = {}, region = "cn-northwest-1", drop: string[
 };
 const rejectsChina = (extra: Values, k: string, ...gists: RegExp[]) => rejects(() => parseChina(extra), q(k), ...gists);
 
+const CN_HTTPBIN = "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/go-httpbin:v2.18.3";
 const UUID = "0a1b2c3d-4e5f-6789-abcd-ef0123456789";
 const ACM_US_EAST_1 = `arn:aws:acm:us-east-1:123456789012:certificate/${UUID}`;
-const PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUexample\n-----END CERTIFICATE-----\n";
-const PEM_CHAIN = `${PEM}${PEM}`;
-const KEY = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49example\n-----END PRIVATE KEY-----\n";
+const PEM = CERT;
+const PEM_CHAIN = `${OTHER_CERT}${OTHER_CERT}`;
 
-/** The stack file's `cross-region-proxy:*` values, as Pulumi hands them to the program. */
+/** The stack file's `cross-region-proxy:*` values, read as the plan reads them (the one stack-file reader). */
 function stackFileValues(file: string): { region?: string; values: Values } {
-    const yaml = createRequire(__filename)("js-yaml") as { load(text: string): unknown };
-    const doc = yaml.load(fs.readFileSync(path.join(__dirname, "..", file), "utf8")) as { config: Record<string, unknown> };
+    const { values: config } = readStackConfig(file.replace(/^Pulumi\.|\.yaml$/g, ""));
     const values: Values = {};
-    for (const [k, v] of Object.entries(doc.config)) {
-        if (k.startsWith(`${NAMESPACE}:`)) values[k.slice(NAMESPACE.length + 1)] = v as string;
+    for (const [k, v] of Object.entries(config)) {
+        if (k.startsWith(`${NAMESPACE}:`)) values[k.slice(NAMESPACE.length + 1)] = v;
     }
-    return { region: doc.config["aws:region"] as string | undefined, values };
+    return { region: config["aws:region"], values };
 }
 
 describe("parseRole", () => {
@@ -79,15 +77,16 @@ describe("parseGlobalConfig", () => {
             availabilityZoneCount: 2,
             existingVpc: undefined,
             clusterName: "crp-global",
-            kubernetesVersion: "1.33",
+            kubernetesVersion: "1.35",
             nodeInstanceType: "t3.medium",
             nodeMinSize: 2,
             nodeDesiredSize: 2,
             nodeMaxSize: 4,
             httpbinImage: "ghcr.io/mccutchen/go-httpbin:v2.18.3",
             httpbinReplicas: 2,
-            lbControllerChartVersion: "1.13.4",
+            lbControllerChartVersion: "3.5.0",
             listenerPorts: [80, 443],
+            nlbIdleTimeoutSeconds: 350,
             alarmTopicArn: undefined,
             deletionProtection: true,
         };
@@ -103,7 +102,7 @@ describe("parseGlobalConfig", () => {
 
     it("names the cluster after the stack and derives the partition from the region", () => {
         assert.equal(parseGlobal({}, "us-east-2", "dev").clusterName, "crp-dev");
-        assert.equal(parseGlobal({}, "cn-north-1").partition, "aws-cn");
+        assert.equal(parseGlobal({ httpbinImage: CN_HTTPBIN }, "cn-north-1").partition, "aws-cn");
         assert.equal(parseGlobal({}, "us-gov-west-1").partition, "aws-us-gov");
     });
 
@@ -248,10 +247,14 @@ describe("parseGlobalConfig", () => {
             rejectsGlobal({ availabilityZoneCount: 1 }, "availabilityZoneCount", /from 2 to 6, got '1'/);
             rejectsGlobal({ availabilityZoneCount: 7 }, "availabilityZoneCount", /from 2 to 6, got '7'/);
             rejectsGlobal({ httpbinReplicas: 1 }, "httpbinReplicas", /from 2 to 50, got '1'/);
-            rejectsGlobal({ kubernetesVersion: "v1.33" }, "kubernetesVersion", /'v1\.33' does not look like 1\.33/);
+            rejectsGlobal({ kubernetesVersion: "v1.33" }, "kubernetesVersion", /'v1\.33' does not look like 1\.35/);
             rejectsGlobal({ nodeInstanceType: "T3.medium" }, "nodeInstanceType", /expected an EC2 instance type such as t3\.medium, got 'T3\.medium'/);
-            rejectsGlobal({ lbControllerChartVersion: "v1.13.4" }, "lbControllerChartVersion", /does not look like 1\.13\.4/);
+            rejectsGlobal({ lbControllerChartVersion: "v1.13.4" }, "lbControllerChartVersion", /does not look like 3\.5\.0/);
         });
+
+        it("an aws-cn stack without httpbinImage: ghcr.io is not reachable there", () =>
+            rejects(() => parseGlobal({}, "cn-northwest-1"), q("httpbinImage"),
+                /is required in aws-cn: copy ghcr\.io\/mccutchen\/go-httpbin:v2\.18\.3 to a registry the cluster can reach \(an ECR repository in cn-northwest-1\)/));
     });
 
     it("trims values: surrounding spaces are not an error", () => {
@@ -282,11 +285,13 @@ describe("parseChinaConfig", () => {
             desiredSize: 2,
             maxSize: 4,
             listenerPorts: [80, 443],
+            amiId: undefined,
             idleTimeoutSeconds: 350,
             forwarding: { natPorts: undefined, conntrackMax: DEFAULT_CONNTRACK_MAX, establishedTimeoutSeconds: DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, timeWaitTimeoutSeconds: DEFAULT_TIME_WAIT_TIMEOUT_SECONDS, connmark: DEFAULT_CONNMARK },
             edge: undefined,
             alarmTopicArn: undefined,
             deletionProtection: true,
+            allowPrivateDestinations: false,
         };
         assert.deepStrictEqual(parseChina(), expected);
     });
@@ -296,6 +301,7 @@ describe("parseChinaConfig", () => {
         const config = parseChinaConfig(objectConfigSource(values), region);
         assert.equal(config.partition, "aws-cn");
         assert.deepEqual(config.destinations, { globalStack: "organization/cross-region-proxy/global" });
+        assert.equal(config.manageDnsRecords, false, "the documented default topology: the zone is in the global account");
     });
 
     it("reads the fleet and kernel settings", () => {
@@ -511,7 +517,34 @@ describe("parseChinaConfig", () => {
                 rejectsOn({ cloudfrontCertificateBody: PEM, cloudfrontCertificateChain: `${PEM}${KEY}${PEM}`, cloudfrontPrivateKey: "k" }, "cloudfrontCertificateChain", /no private key/));
             it("accepts a certificate with CRLF line endings", () => {
                 const crlf = PEM.replace(/\n/g, "\r\n");
-                assert.equal(on({ cloudfrontCertificateBody: crlf, cloudfrontPrivateKey: "k" }).edge?.certificate.kind, "iam-upload");
+                assert.equal(on({ cloudfrontCertificateBody: crlf, cloudfrontPrivateKey: KEY }).edge?.certificate.kind, "iam-upload");
+            });
+
+            // Checked with node:crypto before anything is uploaded, the key without ever printing it.
+            const keyLine = KEY.split("\n")[1];
+            const certificateChecks: Array<[string, Values, string, RegExp, Date?]> = [
+                ["a PEM that does not parse", { cloudfrontCertificateBody: "-----BEGIN CERTIFICATE-----\nMIIBnotacert\n-----END CERTIFICATE-----\n", cloudfrontPrivateKey: KEY },
+                    "cloudfrontCertificateBody", /certificate 1 is not a valid X\.509 certificate/],
+                ["a chain that does not parse", { cloudfrontCertificateBody: PEM, cloudfrontCertificateChain: "-----BEGIN CERTIFICATE-----\nMIIBx\n-----END CERTIFICATE-----", cloudfrontPrivateKey: KEY },
+                    "cloudfrontCertificateChain", /certificate 1 is not a valid X\.509 certificate/],
+                ["a certificate for another domain", { cloudfrontCertificateBody: OTHER_CERT, cloudfrontPrivateKey: OTHER_KEY },
+                    "cloudfrontCertificateBody", /does not cover abc\.poc1010\.example\.com \(the CloudFront alias; subject CN=\*\.example\.org/],
+                ["an expired certificate", { cloudfrontCertificateBody: PEM, cloudfrontPrivateKey: KEY }, "cloudfrontCertificateBody", /expired on .* GMT: renew it/, new Date("2100-01-01")],
+                ["the key of another certificate", { cloudfrontCertificateBody: PEM, cloudfrontPrivateKey: OTHER_KEY }, "cloudfrontPrivateKey", /does not belong to cloudfrontCertificateBody/],
+                ["a key that is not a key", { cloudfrontCertificateBody: PEM, cloudfrontPrivateKey: `-----BEGIN PRIVATE KEY-----\n${keyLine}x\n-----END PRIVATE KEY-----` },
+                    "cloudfrontPrivateKey", /is not a PEM private key/],
+            ];
+            for (const [what, values, key, gist, now] of certificateChecks) {
+                it(`rejects ${what}, never printing the private key`, () => {
+                    const err = rejects(() => parseChinaConfig(objectConfigSource({ ...CHINA_BASE, cloudfrontEnabled: "true", ...values }), "cn-northwest-1", now), q(key), gist);
+                    assert.ok(!err.message.includes(keyLine) && !err.message.includes(OTHER_KEY.split("\n")[1]), "no key material in the message");
+                });
+            }
+
+            it("covers another alias through cloudfrontRecordName, and skips only the key check for an undecrypted secret", () => {
+                assert.equal(on({ cloudfrontCertificateBody: PEM, cloudfrontPrivateKey: KEY, cloudfrontRecordName: "www" }).edge?.recordName, "www");
+                assert.equal(on({ cloudfrontCertificateBody: PEM, cloudfrontPrivateKey: UNDECRYPTED_SECRET }).edge?.certificate.kind, "iam-upload");
+                rejects(() => on({ cloudfrontCertificateBody: OTHER_CERT, cloudfrontPrivateKey: UNDECRYPTED_SECRET }), q("cloudfrontCertificateBody"), /does not cover/);
             });
         });
 

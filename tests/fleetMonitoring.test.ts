@@ -1,7 +1,7 @@
 // The AWS side of the proxy agent (components/fleetMonitoring.ts) in the china stack under mocks: the
 // instance role's least-privilege policy, instance tags in IMDS, the three alarms and the dashboard.
 import * as assert from "node:assert/strict";
-import { agentPolicyDocument } from "../components/fleetMonitoring";
+import { agentPolicyDocument, FLEET_TAG } from "../components/fleetMonitoring";
 import { autoName } from "../offline/mocks";
 import { OfflineRun, runStack } from "../offline/run";
 import { METRICS, METRICS_NAMESPACE } from "../proxy/agent";
@@ -14,10 +14,11 @@ interface Statement { Sid: string; Action: string; Resource: string; Condition?:
 
 describe("the agent's policy document", () => {
     it("allows metrics in the agent's namespace only and health reports for its own group only", () => {
-        const doc = JSON.parse(agentPolicyDocument("aws-cn", "proxy-asg")) as { Statement: Statement[] };
+        const doc = JSON.parse(agentPolicyDocument("aws-cn", "p/china/proxy")) as { Statement: Statement[] };
         const by = (sid: string) => doc.Statement.find(s => s.Sid === sid);
         assert.deepEqual(by("PutAgentMetrics")?.Condition, { StringEquals: { "cloudwatch:namespace": METRICS_NAMESPACE } });
-        assert.equal(by("ReportOwnHealth")?.Resource, "arn:aws-cn:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/proxy-asg");
+        assert.equal(by("ReportOwnHealth")?.Resource, "arn:aws-cn:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*");
+        assert.deepEqual(by("ReportOwnHealth")?.Condition, { StringEquals: { [`autoscaling:ResourceTag/${FLEET_TAG}`]: "p/china/proxy" } });
         assert.deepEqual(doc.Statement.map(s => s.Action).sort(),
             ["autoscaling:DescribeAutoScalingInstances", "autoscaling:SetInstanceHealth", "cloudwatch:PutMetricData"]);
     });
@@ -26,17 +27,20 @@ describe("the agent's policy document", () => {
 describe("china stack: proxy agent monitoring (mocked)", () => {
     let run: OfflineRun;
     before(async () => {
-        run = await runStack("china", { overrides: { "cross-region-proxy:alarmTopicArn": TOPIC }, stackOutputs: { nlbPublicIps: NLB1 } });
+        run = await runStack("china", { overrides: { "cross-region-proxy:alarmTopicArn": TOPIC }, stackOutputs: { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: 350 } });
     });
 
-    it("gives the proxies' role the agent's policy, scoped to the fleet's Auto Scaling group", () => {
+    it("gives the proxies' role the agent's policy, scoped to the tag the fleet's Auto Scaling group carries", () => {
         const policy = one(run.resources, "aws:iam/rolePolicy:RolePolicy", "proxy-agent");
-        const doc = JSON.parse(policy.inputs.policy as string) as { Statement: Statement[] };
-        const group = autoName("proxy-proxy");
-        assert.equal(policy.inputs.policy, agentPolicyDocument("aws-cn", group));
-        assert.ok(doc.Statement.every(s => !s.Resource.includes("autoScalingGroupName/*")));
+        const group = one(run.resources, "aws:autoscaling/group:Group");
+        const tag = (group.inputs.tags as Array<{ key: string; value: string }>).find(t => t.key === FLEET_TAG);
+        assert.ok(tag, `the group carries ${FLEET_TAG}`);
+        assert.equal(policy.inputs.policy, agentPolicyDocument("aws-cn", tag.value));
         const role = one(run.resources, "aws:iam/role:Role", "proxy-proxy");
         assert.ok(policy.dependencies.includes(role.urn), "attached to the proxies' instance role");
+        const template = one(run.resources, "aws:ec2/launchTemplate:LaunchTemplate");
+        assert.ok(template.dependencies.includes(policy.urn), "no proxy starts before it may report (and none outlives the policy on destroy)");
+        assert.ok(!policy.dependencies.includes(group.urn), "the policy does not wait for the group");
     });
 
     it("exposes the instance tags in IMDS (the agent reads its group there), IMDSv2 only", () => {

@@ -4,6 +4,8 @@ import { DeclaredResource } from "../offline/mocks";
 import { OfflineRun, runStack } from "../offline/run";
 import { one, ofType, strings } from "./stackHelpers";
 
+const CN_HTTPBIN = "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/go-httpbin:v2.18.3";
+
 describe("global stack (Pulumi.global.yaml, mocked)", () => {
     let run: OfflineRun;
     let resources: DeclaredResource[];
@@ -13,7 +15,11 @@ describe("global stack (Pulumi.global.yaml, mocked)", () => {
     });
 
     it("exports exactly the outputs the china stack and users rely on", () => {
-        assert.deepEqual(Object.keys(run.outputs).sort(), ["albArn", "albDnsName", "httpbinUrl", "nlbDnsName", "nlbPublicIps", "nlbUrl"]);
+        assert.deepEqual(Object.keys(run.outputs).sort(), ["albArn", "albDnsName", "httpbinUrl", "nlbDnsName", "nlbIdleTimeoutSeconds", "nlbPublicIps", "nlbUrl"]);
+        assert.equal(run.outputs.nlbIdleTimeoutSeconds, 350, "the china stack reads NLB-1's idle timeout");
+        for (const listener of ofType(resources, "aws:lb/listener:Listener").filter(l => l.name.startsWith("nlb1-"))) {
+            assert.equal(listener.inputs.tcpIdleTimeoutSeconds, 350, `${listener.name} has the published idle timeout`);
+        }
         const alb = one(resources, "aws:lb/loadBalancer:LoadBalancer", "httpbin-alb");
         assert.equal(run.outputs.albArn, `arn:aws:mock:us-east-2:123456789012:${alb.name}`);
         assert.match(String(run.outputs.albDnsName), /^httpbin-alb-.*\.elb\.us-east-2\.amazonaws\.com$/);
@@ -67,9 +73,9 @@ describe("global stack (Pulumi.global.yaml, mocked)", () => {
             const rule = one(resources, "aws:lb/listenerRule:ListenerRule", `httpbin-${scheme}-health`);
             assert.deepEqual(rule.inputs.conditions, [{ pathPattern: { values: ["/status/200"] } }]);
             assert.equal(rule.inputs.actions[0].type, "forward");
-            assert.match(rule.inputs.actions[0].targetGroupArn, /httpbin-httpbin$/);
+            assert.match(rule.inputs.actions[0].targetGroupArn, /httpbin-app$/);
         }
-        const targets = one(resources, "aws:lb/targetGroup:TargetGroup", "httpbin-httpbin");
+        const targets = one(resources, "aws:lb/targetGroup:TargetGroup", "httpbin-app");
         assert.equal(targets.inputs.targetType, "ip");
         assert.equal(targets.inputs.healthCheck.path, "/status/200");
     });
@@ -119,7 +125,7 @@ describe("global stack (Pulumi.global.yaml, mocked)", () => {
 
     it("binds httpbin's pods to the ALB target group through the controller", () => {
         const binding = one(resources, "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding");
-        assert.match(binding.inputs.spec.targetGroupARN, /httpbin-httpbin$/);
+        assert.match(binding.inputs.spec.targetGroupARN, /httpbin-app$/);
         assert.deepEqual(binding.inputs.spec.serviceRef, { name: "httpbin", port: 80 });
         const deployment = one(resources, "kubernetes:apps/v1:Deployment");
         assert.ok(deployment.inputs.spec.replicas >= 2);
@@ -140,7 +146,7 @@ describe("global stack (Pulumi.global.yaml, mocked)", () => {
     });
 
     it("points httpbin.<domain> at the ALB and nlbtoalb.<domain> at NLB-1", () => {
-        assert.equal(one(resources, "aws:route53/record:Record", "httpbin-httpbin").inputs.name, "httpbin.poc1009.example.com");
+        assert.equal(one(resources, "aws:route53/record:Record", "httpbin-app").inputs.name, "httpbin.poc1009.example.com");
         assert.equal(one(resources, "aws:route53/record:Record", "nlb1").inputs.name, "nlbtoalb.poc1009.example.com");
     });
 
@@ -162,7 +168,7 @@ describe("global stack (Pulumi.global.yaml, mocked)", () => {
 
 describe("global stack in a China region (mocked)", () => {
     it("writes the aws-cn partition into the controller's policy and every ARN it builds", async () => {
-        const run = await runStack("global", { overrides: { "aws:region": "cn-north-1" } });
+        const run = await runStack("global", { overrides: { "aws:region": "cn-north-1", "cross-region-proxy:httpbinImage": CN_HTTPBIN } });
         const policy = one(run.resources, "aws:iam/policy:Policy", "httpbin-lb-controller");
         const arns = strings(JSON.parse(policy.inputs.policy)).filter(s => s.startsWith("arn:"));
         assert.ok(arns.length > 0 && arns.every(a => a.startsWith("arn:aws-cn:")));

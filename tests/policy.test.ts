@@ -27,7 +27,7 @@ function declare(crafted: Crafted[]): DeclaredResource[] {
     const urn = (c: Crafted, i: number) => `urn:pulumi:test::p::${c.type}::${c.name ?? `r${i}`}`;
     const byName = new Map(crafted.map((c, i) => [c.name ?? `r${i}`, urn(c, i)]));
     return crafted.map((c, i) => ({
-        urn: urn(c, i), type: c.type, name: c.name ?? `r${i}`, custom: true, inputs: c.props,
+        urn: urn(c, i), type: c.type, name: c.name ?? `r${i}`, custom: true, inputs: c.props, ignoreChanges: [],
         dependencies: Object.values(c.from ?? {}).flat().map(n => byName.get(n)!),
         propertyDependencies: Object.fromEntries(Object.entries(c.from ?? {}).map(([k, names]) => [k, names.map(n => byName.get(n)!)])),
     }));

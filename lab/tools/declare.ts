@@ -8,7 +8,7 @@ async function main(): Promise<void> {
     const global = await runStack("global");
     const china = await runStack("china", {
         overrides: LAB_CHINA_OVERRIDES,
-        stackOutputs: { nlbPublicIps: global.outputs.nlbPublicIps },
+        stackOutputs: global.outputs,
     });
     const result: DeclaredStacks = { global: global.resources, china: china.resources };
     process.stdout.write(`${JSON.stringify(result)}\n`);

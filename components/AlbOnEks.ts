@@ -1,7 +1,9 @@
-// httpbin on EKS behind an ALB that answers for both domains.
+// The platform of the global stack: EKS with a managed node group, the AWS Load Balancer Controller, and
+// an ALB that answers for both domains (a certificate for each), with one target group for the
+// application. The application itself (httpbin, see Httpbin.ts) binds its pods to that target group.
 //
-// Why Pulumi owns the ALB and binds httpbin's pods to it with a TargetGroupBinding, instead of letting the
-// Load Balancer Controller create the ALB from an Ingress: NLB-1 must attach to the ALB by ARN. A controller
+// Why Pulumi owns the ALB and the application binds its pods with a TargetGroupBinding, instead of
+// letting the controller create the ALB from an Ingress: NLB-1 must attach to the ALB by ARN. A controller
 // ALB exists only once the controller has reconciled the Ingress, so the first preview of an empty stack
 // would have to look up a load balancer that does not exist yet, and `pulumi destroy` could not order the
 // NLB attachment before the ALB. Owned by Pulumi, the ALB, its listeners (both certificates, a host rule
@@ -10,12 +12,13 @@ import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { ALB_LISTENERS } from "../core/albListeners";
 import { Partition } from "../core/partition";
 import { dnsValidatedCertificate } from "./certificate";
 import { ec2Role } from "./ec2Role";
 import { lbControllerPolicy } from "./lbControllerPolicy";
 
-export interface HttpbinOnEksArgs {
+export interface AlbOnEksArgs {
     readonly vpcId: pulumi.Input<string>;
     readonly publicSubnetIds: pulumi.Input<string>[];
     readonly privateSubnetIds: pulumi.Input<string>[];
@@ -26,6 +29,7 @@ export interface HttpbinOnEksArgs {
     readonly nodeMinSize: pulumi.Input<number>;
     readonly nodeDesiredSize: pulumi.Input<number>;
     readonly nodeMaxSize: pulumi.Input<number>;
+    /** Plain: the controller's image registry follows the region in aws-cn. */
     readonly region: string;
     readonly partition: Partition;
     readonly domainName: string;
@@ -34,33 +38,52 @@ export interface HttpbinOnEksArgs {
     /** Zone of cnDomainName in this account; ignored when cnCertificateArn is given. */
     readonly cnZoneId?: pulumi.Input<string>;
     readonly cnCertificateArn?: pulumi.Input<string>;
-    readonly httpbinImage: pulumi.Input<string>;
-    readonly httpbinReplicas: pulumi.Input<number>;
     readonly lbControllerChartVersion: pulumi.Input<string>;
+    /** The port the application's pods listen on: the target group's. */
+    readonly appPort: number;
+    /** A path the application answers 200 on: ALB and NLB-1 health checks. */
+    readonly healthCheckPath: string;
+    /** Full DNS name of the application's alias record on the ALB, e.g. httpbin.<domainName>. */
+    readonly appHostName: string;
     /** AWS refuses to delete the load balancer while this is on (the stack's `deletionProtection`). */
     readonly deletionProtection: boolean;
 }
 
-/** The path the NLB health check and the readiness probe ask for: it must reach httpbin and answer 200. */
-export const HEALTH_CHECK_PATH = "/status/200";
-const HTTPBIN_PORT = 8080;
 const CONTROLLER_SERVICE_ACCOUNT = "aws-load-balancer-controller";
+
+/**
+ * The controller image's repository: the chart's default (public.ecr.aws) outside China; the China ECR
+ * registries the controller's releases list in aws-cn, where public.ecr.aws is not reliably reachable.
+ */
+export function controllerImageRepository(partition: Partition, region: string): string | undefined {
+    if (partition !== "aws-cn") return undefined;
+    const account = region === "cn-north-1" ? "918309763551" : "961992271922";
+    return `${account}.dkr.ecr.${region}.amazonaws.com.cn/amazon/aws-load-balancer-controller`;
+}
 
 /** Host patterns for both domains (ALB wildcards also match deeper names). */
 export function hostPatterns(domainName: string, cnDomainName: string): string[] {
     return [`*.${domainName}`, `*.${cnDomainName}`];
 }
 
-export class HttpbinOnEks extends pulumi.ComponentResource {
+export class AlbOnEks extends pulumi.ComponentResource {
+    /** Carries the listeners as dependencies: NLB-1 registers the ALB only once they exist. */
     public readonly albArn: pulumi.Output<string>;
     public readonly albDnsName: pulumi.Output<string>;
     public readonly albZoneId: pulumi.Output<string>;
+    public readonly albSecurityGroupId: pulumi.Output<string>;
     public readonly certificateArns: pulumi.Output<string>[];
-    public readonly httpbinUrl: pulumi.Output<string>;
+    /** The application's target group (IP targets on appPort): bind the pods to it. */
+    public readonly targetGroupArn: pulumi.Output<string>;
+    /** Kubernetes provider of the cluster, for the application's objects. */
+    public readonly provider: k8s.Provider;
+    /** The Load Balancer Controller, ready: what a TargetGroupBinding must wait for. */
+    public readonly controller: pulumi.Resource;
+    public readonly appUrl: pulumi.Output<string>;
     public readonly kubeconfig: pulumi.Output<string>;
 
-    constructor(name: string, args: HttpbinOnEksArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("cross-region-proxy:index:HttpbinOnEks", name, {}, opts);
+    constructor(name: string, args: AlbOnEksArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cross-region-proxy:index:AlbOnEks", name, {}, opts);
         const partition = args.partition;
 
         // TLS ends at the ALB for both names: users of the global domain, and CloudFront/users of the china
@@ -83,18 +106,19 @@ export class HttpbinOnEks extends pulumi.ComponentResource {
             enabledClusterLogTypes: ["api", "audit", "authenticator"],
         }, { parent: this });
 
+        // The node group's policies must outlive it (EKS managed node group docs): it depends on them.
         const nodeRole = ec2Role(`${name}-node`, partition,
             ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"], this);
         const nodes = new eks.ManagedNodeGroup(`${name}-nodes`, {
             cluster,
-            nodeRole,
+            nodeRole: nodeRole.role,
             subnetIds: args.privateSubnetIds,
             instanceTypes: [args.nodeInstanceType],
             scalingConfig: { minSize: args.nodeMinSize, desiredSize: args.nodeDesiredSize, maxSize: args.nodeMaxSize },
             enableIMDSv2: true,
-        }, { parent: this });
+        }, { parent: this, dependsOn: nodeRole.attachments });
 
-        const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: cluster.kubeconfigJson, enableServerSideApply: true }, { parent: this });
+        this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: cluster.kubeconfigJson, enableServerSideApply: true }, { parent: this });
 
         // The controller's identity: IRSA, trusted only for its own service account.
         const controllerRole = new aws.iam.Role(`${name}-lb-controller`, {
@@ -117,12 +141,16 @@ export class HttpbinOnEks extends pulumi.ComponentResource {
             description: "AWS Load Balancer Controller (published policy, this partition)",
             policy: JSON.stringify(lbControllerPolicy(partition)),
         }, { parent: this });
-        new aws.iam.RolePolicyAttachment(`${name}-lb-controller`, {
+        const controllerPermissions = new aws.iam.RolePolicyAttachment(`${name}-lb-controller`, {
             role: controllerRole.name,
             policyArn: controllerPolicy.arn,
         }, { parent: this });
 
-        const controller = new k8s.helm.v4.Chart(`${name}-lb-controller`, {
+        const imageRepository = controllerImageRepository(partition, args.region);
+        // The chart depends on the policy attachment: on `pulumi destroy` the controller keeps its AWS
+        // permissions until it is gone, so it can still deregister targets and revoke the security-group
+        // rules it added while the application's TargetGroupBinding is deleted (its finalizer waits for that).
+        this.controller = new k8s.helm.v4.Chart(`${name}-lb-controller`, {
             chart: "aws-load-balancer-controller",
             version: args.lbControllerChartVersion,
             repositoryOpts: { repo: "https://aws.github.io/eks-charts" },
@@ -132,20 +160,26 @@ export class HttpbinOnEks extends pulumi.ComponentResource {
                 region: args.region,
                 vpcId: args.vpcId,
                 replicaCount: 2,
+                ...(imageRepository === undefined ? {} : { image: { repository: imageRepository } }),
+                // The chart's mutating webhook on every Service (failurePolicy Fail, values.yaml of chart
+                // 3.5.0) exists to make this controller the default for Services of type LoadBalancer; none
+                // is used here, and with it on, a Service created while the controller is not yet ready
+                // (first `pulumi up`, or a controller rollout) is refused. Off.
+                enableServiceMutatorWebhook: false,
                 serviceAccount: {
                     create: true,
                     name: CONTROLLER_SERVICE_ACCOUNT,
                     annotations: { "eks.amazonaws.com/role-arn": controllerRole.arn },
                 },
             },
-        }, { parent: this, provider, dependsOn: [nodes] });
+        }, { parent: this, provider: this.provider, dependsOn: [nodes, controllerPermissions] });
 
-        // The ALB: open to the internet on 80/443 (users reach httpbin.<domain> directly, and NLB-1 keeps
-        // the client address, so the proxies' public addresses arrive here too).
+        // The ALB: open to the internet on its listener ports (users reach the application directly, and
+        // NLB-1 keeps the client address, so the proxies' public addresses arrive here too).
         const albSecurityGroup = new aws.ec2.SecurityGroup(`${name}-alb`, {
             vpcId: args.vpcId,
-            description: "httpbin ALB: HTTP and HTTPS from anywhere",
-            ingress: [80, 443].map(port => ({ protocol: "tcp", fromPort: port, toPort: port, cidrBlocks: ["0.0.0.0/0"] })),
+            description: "ALB: its listener ports from anywhere",
+            ingress: ALB_LISTENERS.map(({ port }) => ({ protocol: "tcp", fromPort: port, toPort: port, cidrBlocks: ["0.0.0.0/0"] })),
             egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
             tags: { Name: `${name}-alb` },
         }, { parent: this });
@@ -158,38 +192,34 @@ export class HttpbinOnEks extends pulumi.ComponentResource {
             enableDeletionProtection: args.deletionProtection,
             tags: { Name: `${name}-alb` },
         }, { parent: this });
-        const httpbinTargets = new aws.lb.TargetGroup(`${name}-httpbin`, {
+        const appTargets = new aws.lb.TargetGroup(`${name}-app`, {
             targetType: "ip",
             protocol: "HTTP",
-            port: HTTPBIN_PORT,
+            port: args.appPort,
             vpcId: args.vpcId,
             deregistrationDelay: 30,
-            healthCheck: { path: HEALTH_CHECK_PATH, matcher: "200", interval: 10, healthyThreshold: 2, unhealthyThreshold: 3 },
+            healthCheck: { path: args.healthCheckPath, matcher: "200", interval: 10, healthyThreshold: 2, unhealthyThreshold: 3 },
         }, { parent: this });
         const notFound = { type: "fixed-response", fixedResponse: { contentType: "text/plain", statusCode: "404", messageBody: "unknown host" } };
-        const https = new aws.lb.Listener(`${name}-https`, {
-            loadBalancerArn: alb.arn,
-            port: 443,
-            protocol: "HTTPS",
-            sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
-            certificateArn: certificate,
-            defaultActions: [notFound],
-        }, { parent: this });
-        // The second certificate is served by SNI for the china domain.
-        new aws.lb.ListenerCertificate(`${name}-https-china`, { listenerArn: https.arn, certificateArn: cnCertificate }, { parent: this });
-        const http = new aws.lb.Listener(`${name}-http`, {
-            loadBalancerArn: alb.arn,
-            port: 80,
-            protocol: "HTTP",
-            defaultActions: [notFound],
-        }, { parent: this });
         const hosts = { hostHeader: { values: hostPatterns(args.domainName, args.cnDomainName) } };
-        const forward = { type: "forward", targetGroupArn: httpbinTargets.arn };
-        // NLB-1 health checks arrive with the ALB's address as Host: only a path rule lets them reach httpbin
-        // instead of the default 404, which would mark the whole ALB unhealthy.
-        const healthCheck = { pathPattern: { values: [HEALTH_CHECK_PATH] } };
-        [https, http].forEach((listener, i) => {
-            const scheme = i === 0 ? "https" : "http";
+        const forward = { type: "forward", targetGroupArn: appTargets.arn };
+        const httpsPort = ALB_LISTENERS.find(l => l.protocol === "HTTPS")?.port ?? 443;
+        // NLB-1 health checks arrive with the ALB's address as Host: only a path rule lets them reach the
+        // application instead of the default 404, which would mark the whole ALB unhealthy.
+        const healthCheck = { pathPattern: { values: [args.healthCheckPath] } };
+        const listeners = ALB_LISTENERS.map(({ port, protocol }) => {
+            const scheme = protocol.toLowerCase();
+            const listener = new aws.lb.Listener(`${name}-${scheme}`, {
+                loadBalancerArn: alb.arn,
+                port,
+                protocol,
+                ...(protocol === "HTTPS" ? { sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06", certificateArn: certificate } : {}),
+                defaultActions: [notFound],
+            }, { parent: this });
+            if (protocol === "HTTPS") {
+                // The second certificate is served by SNI for the china domain.
+                new aws.lb.ListenerCertificate(`${name}-${scheme}-china`, { listenerArn: listener.arn, certificateArn: cnCertificate }, { parent: this });
+            }
             new aws.lb.ListenerRule(`${name}-${scheme}-health`, {
                 listenerArn: listener.arn, priority: 10, conditions: [healthCheck], actions: [forward],
             }, { parent: this });
@@ -197,78 +227,30 @@ export class HttpbinOnEks extends pulumi.ComponentResource {
                 listenerArn: listener.arn,
                 priority: 20,
                 conditions: [hosts],
-                actions: [i === 0 ? forward : { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
+                actions: [protocol === "HTTPS" ? forward : { type: "redirect", redirect: { protocol: "HTTPS", port: String(httpsPort), statusCode: "HTTP_301" } }],
             }, { parent: this });
+            return listener;
         });
 
-        // httpbin itself: spread over zones, non-root, read-only, probed on the same path as the NLB.
-        const labels = { app: "httpbin" };
-        const namespace = new k8s.core.v1.Namespace(`${name}-httpbin`, { metadata: { name: "httpbin" } }, { parent: this, provider });
-        const ns = namespace.metadata.name;
-        new k8s.apps.v1.Deployment(`${name}-httpbin`, {
-            metadata: { name: "httpbin", namespace: ns, labels },
-            spec: {
-                replicas: args.httpbinReplicas,
-                selector: { matchLabels: labels },
-                template: {
-                    metadata: { labels },
-                    spec: {
-                        securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
-                        topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels } }],
-                        containers: [{
-                            name: "httpbin",
-                            image: args.httpbinImage,
-                            ports: [{ name: "http", containerPort: HTTPBIN_PORT }],
-                            env: [{ name: "PORT", value: String(HTTPBIN_PORT) }],
-                            readinessProbe: { httpGet: { path: HEALTH_CHECK_PATH, port: "http" }, periodSeconds: 5 },
-                            livenessProbe: { httpGet: { path: HEALTH_CHECK_PATH, port: "http" }, periodSeconds: 10, failureThreshold: 3 },
-                            resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "256Mi" } },
-                            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-                        }],
-                    },
-                },
-            },
-        }, { parent: this, provider });
-        new k8s.policy.v1.PodDisruptionBudget(`${name}-httpbin`, {
-            metadata: { name: "httpbin", namespace: ns },
-            spec: { minAvailable: 1, selector: { matchLabels: labels } },
-        }, { parent: this, provider });
-        const service = new k8s.core.v1.Service(`${name}-httpbin`, {
-            metadata: { name: "httpbin", namespace: ns, labels },
-            spec: { type: "ClusterIP", selector: labels, ports: [{ name: "http", port: 80, targetPort: "http" }] },
-        }, { parent: this, provider });
-        // The controller registers the pods' IPs in our target group and opens the pods to the ALB.
-        new k8s.apiextensions.CustomResource(`${name}-httpbin`, {
-            apiVersion: "elbv2.k8s.aws/v1beta1",
-            kind: "TargetGroupBinding",
-            metadata: { name: "httpbin", namespace: ns },
-            spec: {
-                serviceRef: { name: service.metadata.name, port: 80 },
-                targetGroupARN: httpbinTargets.arn,
-                targetType: "ip",
-                networking: {
-                    ingress: [{ from: [{ securityGroup: { groupID: albSecurityGroup.id } }], ports: [{ protocol: "TCP", port: HTTPBIN_PORT }] }],
-                },
-            },
-        }, { parent: this, provider, dependsOn: [controller] });
-
-        new aws.route53.Record(`${name}-httpbin`, {
+        new aws.route53.Record(`${name}-app`, {
             zoneId: args.zoneId,
-            name: `httpbin.${args.domainName}`,
+            name: args.appHostName,
             type: "A",
             aliases: [{ name: alb.dnsName, zoneId: alb.zoneId, evaluateTargetHealth: true }],
         }, { parent: this });
 
         // NLB-1 may register the ALB only once it has a listener on the target group's port, and must
         // deregister it before the listeners go: the ARN the component hands out carries them as dependencies.
-        this.albArn = pulumi.all([alb.arn, https.arn, http.arn]).apply(([arn]) => arn);
+        this.albArn = pulumi.all([alb.arn, ...listeners.map(l => l.arn)]).apply(([arn]) => arn);
         this.albDnsName = alb.dnsName;
         this.albZoneId = alb.zoneId;
-        this.httpbinUrl = pulumi.output(`https://httpbin.${args.domainName}/`);
+        this.albSecurityGroupId = albSecurityGroup.id;
+        this.targetGroupArn = appTargets.arn;
+        this.appUrl = pulumi.output(`https://${args.appHostName}/`);
         this.kubeconfig = pulumi.secret(cluster.kubeconfigJson);
         this.registerOutputs({
-            albArn: this.albArn, albDnsName: this.albDnsName, albZoneId: this.albZoneId,
-            certificateArns: this.certificateArns, httpbinUrl: this.httpbinUrl, kubeconfig: this.kubeconfig,
+            albArn: this.albArn, albDnsName: this.albDnsName, albZoneId: this.albZoneId, albSecurityGroupId: this.albSecurityGroupId,
+            certificateArns: this.certificateArns, targetGroupArn: this.targetGroupArn, appUrl: this.appUrl, kubeconfig: this.kubeconfig,
         });
     }
 }
