@@ -51,6 +51,8 @@ describe("npm run plan", function () {
         }
         assert.match(result.stdout, /CloudfrontEdge: disabled by cloudfrontEnabled=false\. To plan it: --set china\/cross-region-proxy:cloudfrontEnabled=true/);
         assert.match(result.stdout, /# destinations: 203\.0\.113\.\d+( 203\.0\.113\.\d+)+\n/, "the user-data names the global plan's addresses");
+        assert.match(result.stdout, /\/usr\/local\/sbin\/cross-region-proxy-forwarding \(gz\+b64 above, decoded here for reading\)/);
+        assert.match(result.stdout, /^ *destinations=\(203\.0\.113\.\d+( 203\.0\.113\.\d+)+\)$/m, "the decoded forwarding script is printed");
     });
 
     it("reads stack files as Pulumi writes them and never prints an encrypted value", () => {
