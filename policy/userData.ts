@@ -1,6 +1,7 @@
 // Launch template user-data: within EC2's 16 KiB, and never flushing tables other software owns.
 import * as zlib from "node:zlib";
 import { ResourceValidationPolicy } from "@pulumi/policy";
+import * as yaml from "js-yaml";
 
 /** EC2 takes at most 16 KiB of user-data, counted before base64 (EC2 guide, "Instance user data"). */
 export const USER_DATA_LIMIT = 16 * 1024;
@@ -14,9 +15,32 @@ export function userDataBytes(type: string, props: Record<string, any>): Buffer 
     return type === "aws:ec2/instance:Instance" && typeof props.userData === "string" ? Buffer.from(props.userData) : undefined;
 }
 
+const gunzipped = (bytes: Buffer) => (bytes[0] === 0x1f && bytes[1] === 0x8b ? zlib.gunzipSync(bytes) : bytes);
+
 /** The text cloud-init reads: gunzipped when the bytes are gzip. */
 export function userDataText(bytes: Buffer): string {
-    return (bytes[0] === 0x1f && bytes[1] === 0x8b ? zlib.gunzipSync(bytes) : bytes).toString("utf8");
+    return gunzipped(bytes).toString("utf8");
+}
+
+/** cloud-init's write_files encodings (cloud-init docs, "Write files"): base64, optionally of gzip. */
+const ENCODED = new Set(["b64", "base64", "gz+b64", "gzip+base64", "gz+base64", "gzip+b64"]);
+
+/**
+ * Every text the instance will run or write: the user-data itself and, for a #cloud-config, each
+ * write_files entry decoded as cloud-init decodes it (a script stored as gz+b64 is checked as the script).
+ */
+export function userDataTexts(bytes: Buffer): string[] {
+    const text = userDataText(bytes);
+    if (!text.startsWith("#cloud-config")) return [text];
+    let doc: { write_files?: Array<{ content?: unknown; encoding?: unknown }> } | undefined;
+    try {
+        doc = yaml.load(text) as typeof doc;
+    } catch {
+        return [text];
+    }
+    const files = (doc?.write_files ?? []).filter(f => typeof f.content === "string" && ENCODED.has(String(f.encoding ?? "")))
+        .map(f => gunzipped(Buffer.from(f.content as string, "base64")).toString("utf8"));
+    return [text, ...files];
 }
 
 /** A command at the start of a shell command (not an argument of another one, as in `for t in iptables ...`). */
@@ -45,9 +69,10 @@ export const userDataKeepsOtherRules: ResourceValidationPolicy = {
     validateResource: (args, report) => {
         const bytes = userDataBytes(args.type, args.props);
         if (bytes === undefined) return;
-        const text = userDataText(bytes);
-        for (const [pattern, why] of FLUSHES) {
-            if (pattern.test(text)) report(`${why}: manage only your own chains`);
+        for (const text of userDataTexts(bytes)) {
+            for (const [pattern, why] of FLUSHES) {
+                if (pattern.test(text)) report(`${why}: manage only your own chains`);
+            }
         }
     },
 };

@@ -171,6 +171,15 @@ const CASES: Record<string, { bad: Case[]; good: Case[] }> = {
             ...["iptables -F", "iptables -t nat -F", "iptables -w -X", "sudo iptables --flush; echo", "iptables-restore < /etc/rules", "ip6tables-restore -w <<<\"$r\"", "nft flush ruleset"]
                 .map(line => ({ title: line, resources: userData(`#!/bin/bash\nset -e\n${line}\n`) })),
             { title: "iptables -t nat -F inside gzip", resources: userData(gzip("#!/bin/bash\niptables -t nat -F\n")) },
+            {
+                title: "iptables -t nat -F inside a gz+b64 write_files entry (how the proxy's scripts are stored)",
+                resources: userData(`#cloud-config\nwrite_files:\n  - path: /usr/local/sbin/x\n    encoding: gz+b64\n    content: ${gzip("#!/bin/bash\niptables -t nat -F\n").toString("base64")}\n`),
+            },
+            {
+                title: "iptables-restore without --noflush in the rendered script, stored as the user-data stores it",
+                resources: userData(rendered.replace(/content: (\S+)/, (_, b64: string) =>
+                    `content: ${gzip(zlib.gunzipSync(Buffer.from(b64, "base64")).toString("utf8").replace("iptables-restore -w --noflush", "iptables-restore -w")).toString("base64")}`)),
+            },
         ],
         good: [{ title: "our own chain, --noflush, a name in a list", resources: userData("#!/bin/bash\niptables -F CRPROXY-FORWARD\niptables-restore -w --noflush <<<\"$r\"\nfor t in iptables iptables-restore; do command -v $t; done\n") },
             { title: "the rendered proxy user-data", resources: userData(rendered) }],
