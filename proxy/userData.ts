@@ -43,6 +43,18 @@ RestartSec=1
 WantedBy=multi-user.target
 `;
 
+/**
+ * gzip whose bytes depend on the content only: the user-data is the launch template's input, and any byte
+ * that differs makes a new template version and rolls the fleet. Node writes mtime 0 but the OS byte of the
+ * machine that runs `pulumi up` (3 on Linux, 19 on macOS: nodejs/node#18273); RFC 1952 has 255 for unknown.
+ * The deflate stream is Node's bundled zlib at level 9: deploy with the Node line of .nvmrc.
+ */
+export function gzipStable(text: string): Buffer {
+    const bytes = zlib.gzipSync(text, { level: 9 });
+    bytes[9] = 0xff;
+    return bytes;
+}
+
 /** A YAML literal block: every line indented, so no content can end the block or start a new key. */
 const block = (text: string, indent: string) => text.replace(/\n$/, "").split("\n").map(l => (l ? indent + l : "")).join("\n");
 
@@ -52,7 +64,7 @@ function file(path: string, permissions: string, content: string, compress = fal
     permissions: "${permissions}"`;
     // cloud-init's write_files decodes gz+b64 itself (cloudinit/config/cc_write_files.py, decode_perms/extract_contents).
     return compress
-        ? `${head}\n    encoding: gz+b64\n    content: ${zlib.gzipSync(content, { level: 9 }).toString("base64")}`
+        ? `${head}\n    encoding: gz+b64\n    content: ${gzipStable(content).toString("base64")}`
         : `${head}\n    content: |\n${block(content, "      ")}`;
 }
 

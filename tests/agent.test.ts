@@ -14,7 +14,7 @@ import { destinationRules, renderRestoreDocument } from "../proxy/rules";
 import { renderForwardingScript } from "../proxy/script";
 import { forwardingSpec } from "../proxy/spec";
 import {
-    AGENT_PATH, AGENT_UNIT, AGENT_UNIT_NAME, renderUserData, SCRIPT_PATH, UNIT, UNIT_NAME, USER_DATA_LIMIT_BYTES,
+    AGENT_PATH, AGENT_UNIT, AGENT_UNIT_NAME, gzipStable, renderUserData, SCRIPT_PATH, UNIT, UNIT_NAME, USER_DATA_LIMIT_BYTES,
 } from "../proxy/userData";
 
 const bash = (script: string) => spawnSync("bash", ["-c", script], { encoding: "utf8" });
@@ -133,6 +133,16 @@ describe("the proxy's systemd units and user-data", () => {
         destinations: Array.from({ length: MAX_DESTINATIONS }, (_, i) => `203.0.113.${100 + i}`),
         ports: Array.from({ length: MAX_PORTS }, (_, i) => 60000 + i),
         natPorts: { from: 10000, to: 65535 }, conntrackMax: 16777216, establishedTimeoutSeconds: 432000,
+    });
+
+    it("gzips its programs to the same bytes on any deploying machine: mtime 0, OS byte 255 (unknown)", () => {
+        const bytes = gzipStable("#!/bin/bash\necho hello\n");
+        assert.deepEqual([...bytes.subarray(4, 10)], [0, 0, 0, 0, 2, 0xff], "mtime 0, maximum compression, OS unknown");
+        assert.equal(zlib.gunzipSync(bytes).toString("utf8"), "#!/bin/bash\necho hello\n");
+        const compressed = renderUserData(forwardingSpec({ destinations: destinations(3), ports: [80, 443] }));
+        const embedded = [...compressed.matchAll(/encoding: gz\+b64\n {4}content: (\S+)/g)].map(m => Buffer.from(m[1], "base64"));
+        assert.equal(embedded.length, 2, "the script and the agent are gzipped at 3 destinations x 2 ports");
+        for (const program of embedded) assert.equal(program[9], 0xff, "every embedded program carries the fixed OS byte");
     });
 
     it("runs the agent as a long-lived service, restarted always, after the forwarding unit, at boot", () => {
