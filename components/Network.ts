@@ -14,6 +14,16 @@ export interface NetworkArgs {
     readonly privateSubnetTags?: Record<string, string>;
 }
 
+/**
+ * A subnet's id that carries its route table association, hence the route table and its gateway: whatever
+ * takes it (an internet-facing load balancer, an Elastic IP mapping, instances with public addresses)
+ * is created after the internet gateway and destroyed before it, which AWS requires (a gateway cannot be
+ * detached while public addresses are mapped in the VPC: DependencyViolation).
+ */
+function routed(subnet: aws.ec2.Subnet, association: aws.ec2.RouteTableAssociation): pulumi.Output<string> {
+    return pulumi.all([subnet.id, association.id]).apply(([id]) => id);
+}
+
 export class Network extends pulumi.ComponentResource {
     public readonly vpcId: pulumi.Output<string>;
     public readonly publicSubnetIds: pulumi.Output<string>[];
@@ -51,14 +61,14 @@ export class Network extends pulumi.ComponentResource {
                 mapPublicIpOnLaunch: false,
                 tags: { Name: `${name}-public-${i}`, ...args.publicSubnetTags },
             }, { parent: this });
-            new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, { subnetId: subnet.id, routeTableId: publicRoutes.id }, { parent: this });
-            return subnet;
+            const association = new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, { subnetId: subnet.id, routeTableId: publicRoutes.id }, { parent: this });
+            return routed(subnet, association);
         });
 
         const privateSubnets = !args.privateSubnets ? [] : layout.privateCidrs.map((cidrBlock, i) => {
             const eip = new aws.ec2.Eip(`${name}-nat-${i}`, { domain: "vpc", tags: { Name: `${name}-nat-${i}` } }, { parent: this });
             const nat = new aws.ec2.NatGateway(`${name}-${i}`, {
-                subnetId: publicSubnets[i].id,
+                subnetId: publicSubnets[i],
                 allocationId: eip.id,
                 tags: { Name: `${name}-${i}` },
             }, { parent: this, dependsOn: [igw] });
@@ -73,13 +83,13 @@ export class Network extends pulumi.ComponentResource {
                 availabilityZone: zone(i),
                 tags: { Name: `${name}-private-${i}`, ...args.privateSubnetTags },
             }, { parent: this });
-            new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: subnet.id, routeTableId: routes.id }, { parent: this });
-            return subnet;
+            const association = new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: subnet.id, routeTableId: routes.id }, { parent: this });
+            return routed(subnet, association);
         });
 
         this.vpcId = vpc.id;
-        this.publicSubnetIds = publicSubnets.map(s => s.id);
-        this.privateSubnetIds = privateSubnets.map(s => s.id);
+        this.publicSubnetIds = publicSubnets;
+        this.privateSubnetIds = privateSubnets;
         this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds });
     }
 }

@@ -64,6 +64,21 @@ for (const [stack, start] of runs) {
             }
         });
 
+        it("creates internet-facing load balancers and public instances after the internet gateway and routes (destroys them first)", () => {
+            const gateway = one(run.resources, "aws:ec2/internetGateway:InternetGateway");
+            // Internet-facing load balancers, and the Auto Scaling group that launches instances with public addresses.
+            const users = run.resources.filter(r => (r.type === "aws:lb/loadBalancer:LoadBalancer" && r.inputs.internal === false)
+                || r.type === "aws:autoscaling/group:Group");
+            assert.ok(users.length > 0);
+            for (const user of users) {
+                const before = waitsFor(run, user);
+                assert.ok(before.has(gateway.urn), `${user.type} ${user.name} waits for the internet gateway`);
+                const associations = ofType(run.resources, "aws:ec2/routeTableAssociation:RouteTableAssociation")
+                    .filter(a => a.name.includes("-public-"));
+                assert.ok(associations.some(a => before.has(a.urn)), `${user.type} ${user.name} waits for a public route`);
+            }
+        });
+
         it("looks up no data source with a value of a resource the same run creates", () => {
             assert.ok(run.invokes.length > 0);
             const created = run.resources.flatMap(r => [`${r.name}-id`, autoName(r.name)]);
