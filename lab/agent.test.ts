@@ -13,6 +13,7 @@ import { createLab, Lab } from "./lab";
 import { missingPrerequisites } from "./prerequisites";
 import { METRICS, METRICS_NAMESPACE } from "../proxy/agent";
 import { Rule, rulesOf, withoutCounters } from "../proxy/iptablesSave";
+import { DEFAULT_TIME_WAIT_TIMEOUT_SECONDS } from "../proxy/spec";
 
 const CI = process.env.CI === "true";
 const HOW_TO_RUN = "The agent lab needs root (network namespaces, netfilter): sudo npm run test:lab";
@@ -224,7 +225,11 @@ describe("proxy agent lab (network namespaces, root)", function () {
             ["duplicate jumps", () => inNs(ns, "bash", ["-c",
                 "for i in 1 2; do iptables -w -t nat -A PREROUTING -m comment --comment cross-region-proxy -j CRPROXY-LISTENERS; done; iptables -w -I FORWARD 1 -m comment --comment cross-region-proxy -j CRPROXY-FORWARD"])],
             ["net.ipv4.ip_forward=0", () => inNs(ns, "sysctl", ["-q", "-w", "net.ipv4.ip_forward=0"])],
+            ["net.netfilter.nf_conntrack_tcp_timeout_time_wait=120", () => inNs(ns, "sysctl", ["-q", "-w", "net.netfilter.nf_conntrack_tcp_timeout_time_wait=120"])],
         ];
+        // The sysctls the agent owns, as rendered.
+        const tuned = () => sysctl(ns, "net.ipv4.ip_forward") === "1"
+            && sysctl(ns, "net.netfilter.nf_conntrack_tcp_timeout_time_wait") === String(DEFAULT_TIME_WAIT_TIMEOUT_SECONDS);
         const times: string[] = [];
         try {
             for (const [what, drift] of drifts) {
@@ -232,7 +237,7 @@ describe("proxy agent lab (network namespaces, root)", function () {
                 drift();
                 let ms: number;
                 try {
-                    ms = until(`repair of '${what}'`, () => owned(ns).join("\n") === decided.join("\n") && sysctl(ns, "net.ipv4.ip_forward") === "1", 5000);
+                    ms = until(`repair of '${what}'`, () => owned(ns).join("\n") === decided.join("\n") && tuned(), 5000);
                 } catch (err) {
                     const now = owned(ns);
                     throw new Error(`${(err as Error).message}\nexpected, not found:\n${decided.filter(l => !now.includes(l)).join("\n")}\n` +
@@ -242,7 +247,9 @@ describe("proxy agent lab (network namespaces, root)", function () {
                 assert.ok(ms <= 2000, `${what}: repaired after ${ms} ms`);
                 await pause(300);
                 const said = agentLog().slice(logBefore);
-                assert.match(said, what.startsWith("net.") ? /set net\.ipv4\.ip_forward=1 \(was 0\)/ : /repairing the forwarding rules: (missing|unexpected) \[/, what);
+                const [key, drifted] = what.split("=");
+                assert.match(said, what.startsWith("net.")
+                    ? new RegExp(`set ${key.replace(/\./g, "\\.")}=\\d+ \\(was ${drifted}\\)`) : /repairing the forwarding rules: (missing|unexpected) \[/, what);
                 assert.ok(!installed().includes(dead), `${what}: the repair keeps ${dead} out`);
                 for (const [table, chain] of [["nat", "PREROUTING"], ["nat", "POSTROUTING"], ["filter", "FORWARD"]]) {
                     assert.equal(rulesOf(saveRules(ns), table, chain).filter(ours).length, 1, `${what}: exactly one jump in ${table}/${chain}`);
@@ -348,7 +355,8 @@ describe("proxy agent lab (network namespaces, root)", function () {
         const ns = L().addNamespace("truncated");
         inNs(ns, "iptables", ["-w", "-A", "FORWARD", "-m", "comment", "--comment", "foreign", "-j", "ACCEPT"]);
         const before = dump(ns);
-        const sysctls = () => ["net.ipv4.ip_forward", "net.netfilter.nf_conntrack_tcp_timeout_established"].map(k => sysctl(ns, k));
+        const sysctls = () => ["net.ipv4.ip_forward", "net.netfilter.nf_conntrack_tcp_timeout_established",
+            "net.netfilter.nf_conntrack_tcp_timeout_time_wait"].map(k => sysctl(ns, k));
         const settingsBefore = sysctls();
         const summary: string[] = [];
         for (const [name, text] of [["script", script], ["agent", agentText]] as const) {

@@ -105,13 +105,6 @@ export function createLab(options: LabOptions = {}): Lab {
     return lab;
 }
 
-/** Reattaches to a kept lab (for --down and for inspection). */
-export function loadLab(runId: string): Lab | undefined {
-    const file = path.join(labDir(runId), "lab.json");
-    if (!fs.existsSync(file)) return undefined;
-    return new Lab(JSON.parse(fs.readFileSync(file, "utf8")) as LabState, () => undefined);
-}
-
 export class Lab {
     private destroyed = false;
 

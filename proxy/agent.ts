@@ -96,7 +96,9 @@ decide() {
     [ "$fail_open" = 0 ] || log "fail open ends: \${healthy[*]} answer"
     fail_open=0
   fi
-  for d in "\${destinations[@]}"; do printf '%s %s %s\\n' "$d" "\${up[$d]}" "\${streak[$d]}"; done >"$state/health"
+  # Replaced whole (rename), never rewritten in place: a concurrent --once reads it without the lock.
+  for d in "\${destinations[@]}"; do printf '%s %s %s\\n' "$d" "\${up[$d]}" "\${streak[$d]}"; done >"$state/health.new"
+  mv -f "$state/health.new" "$state/health"
 }
 
 # imds PATH: one instance metadata value, over IMDSv2.
@@ -199,9 +201,9 @@ main() {
   log "probing \${destinations[*]} on ports \${ports[*]} every $interval s"
   local started elapsed rest
   while :; do
-    started=\${EPOCHREALTIME/./}
+    started=\${EPOCHREALTIME//[!0-9]/}
     pass
-    elapsed=$((\${EPOCHREALTIME/./} - started))
+    elapsed=$((\${EPOCHREALTIME//[!0-9]/} - started))
     rest=$((interval * 1000000 - elapsed))
     [ "$rest" -le 0 ] || sleep "$((rest / 1000000)).$(printf '%06d' $((rest % 1000000)))"
   done

@@ -24,7 +24,8 @@ export const JUMPS: ReadonlyArray<{ table: "nat" | "filter"; from: string; to: s
     { table: "filter", from: "FORWARD", to: CHAINS.forward },
 ];
 
-const mark = (spec: ForwardingSpec) => `0x${spec.connmark.toString(16)}/0x${spec.connmark.toString(16)}`;
+/** The connmark match/set argument: the one bit as value and mask. */
+export const connmarkMask = (spec: ForwardingSpec) => `0x${spec.connmark.toString(16)}/0x${spec.connmark.toString(16)}`;
 
 /** One DNAT rule of the destination chain: the number-th of count, taking `probability` of the new
  *  connections that reach it (none for the last rule, which takes the rest). Same port as the listener. */
@@ -53,19 +54,19 @@ export function renderRestoreDocument(spec: ForwardingSpec, destinations: readon
         // Only traffic addressed to this host: transit traffic and other local services' ports are untouched.
         ...spec.ports.map(port =>
             `-A ${CHAINS.listeners} -p tcp -m tcp --dport ${port} -m addrtype --dst-type LOCAL -m comment --comment "listener ${port}" -j ${CHAINS.connect}`),
-        `-A ${CHAINS.connect} -j CONNMARK --set-xmark ${mark(spec)}`,
+        `-A ${CHAINS.connect} -j CONNMARK --set-xmark ${connmarkMask(spec)}`,
         `-A ${CHAINS.connect} -j ${CHAINS.destinations}`,
         ...destinations,
         // Every destination, not just the first (the seed's bug); --random-fully avoids port-search clashes;
         // -p tcp because iptables takes --to-ports only on a rule that matches a protocol with ports.
-        `-A ${CHAINS.postrouting} -p tcp -m connmark --mark ${mark(spec)} -m comment --comment "proxied connections" -j MASQUERADE${natPorts} --random-fully`,
+        `-A ${CHAINS.postrouting} -p tcp -m connmark --mark ${connmarkMask(spec)} -m comment --comment "proxied connections" -j MASQUERADE${natPorts} --random-fully`,
         ...suffix("nat"),
         "COMMIT",
     ];
     const filter = [
         "*filter",
         `:${CHAINS.forward} - [0:0]`,
-        `-A ${CHAINS.forward} -m connmark --mark ${mark(spec)} -m comment --comment "proxied connections" -j ACCEPT`,
+        `-A ${CHAINS.forward} -m connmark --mark ${connmarkMask(spec)} -m comment --comment "proxied connections" -j ACCEPT`,
         ...suffix("filter"),
         "COMMIT",
     ];

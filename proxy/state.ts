@@ -4,7 +4,7 @@
 // agent install exactly what the pure renderer prints, from one source.
 import { createHash } from "node:crypto";
 import { formatProbability } from "./cascade";
-import { CHAINS, destinationRule, JUMPS, renderRestoreDocument } from "./rules";
+import { CHAINS, connmarkMask, destinationRule, JUMPS, renderRestoreDocument } from "./rules";
 import { ForwardingSpec } from "./spec";
 
 /** Marks the jump rules we add to builtin chains, so we find (and never duplicate) exactly ours. */
@@ -45,7 +45,7 @@ export function renderOwnedState(spec: ForwardingSpec): string {
     const probabilities = Array.from({ length: spec.destinations.length - 1 }, (_, k) => k + 2)
         .map(d => `[${d}]=${formatProbability({ numerator: 1, denominator: d })}`).join(" ");
     const fields = { number: "$((i + 1))", count: "$n", destination: "${healthy[i]}" };
-    const mark = `0x${spec.connmark.toString(16)}/0x${spec.connmark.toString(16)}`;
+    const mark = connmarkMask(spec);
     const insertJumps = (table: string) => JUMPS.filter(j => j.table === table)
         .map(j => `'-I ${j.from} 1 -m comment --comment ${JUMP_COMMENT} -j ${j.to}'`).join(" ");
     // Names the rendered spec in the installed-state record: a program rendered from another spec (new ports,
@@ -110,13 +110,13 @@ differences() {
 }
 
 # Conntrack holds every proxied connection (and its NAT port) until it times out: the NLB forgets an
-# idle flow after 350 s, so the kernel's 5-day established timeout would only keep dead entries.
+# idle flow after its TCP idle timeout, so the kernel's 5-day established timeout would only keep dead entries.
 # Written only when different: a network namespace sees the host's conntrack_max read-only.
 setting() {
   local path=/proc/sys/\${1//.//} now
   now=$(cat "$path") || { settings_failed=yes; return 1; }
   [ "$now" != "$2" ] || return 0
-  printf '%s\\n' "$2" >"$path" 2>/dev/null || { log "cannot set $1=$2"; settings_failed=yes; return 1; }
+  printf '%s\\n' "$2" 2>/dev/null >"$path" || { log "cannot set $1=$2"; settings_failed=yes; return 1; }
   log "set $1=$2 (was $now)"
   settings_repaired+=("$1 was $now")
 }
@@ -142,7 +142,8 @@ forget() {
   local states=(SYN_SENT SYN_RECV FIN_WAIT CLOSE_WAIT LAST_ACK TIME_WAIT CLOSE)
   [ "\${CROSS_REGION_PROXY_FORGET_ESTABLISHED:-no}" != yes ] || states+=(ESTABLISHED)
   for s in "\${states[@]}"; do
-    out=$(conntrack -D -p tcp --reply-src "$1" --mark ${mark} --state "$s" 2>&1 >/dev/null)
+    # conntrack exits 1 when it deleted nothing: not a failure here, whatever set -e the caller runs under.
+    out=$(conntrack -D -p tcp --reply-src "$1" --mark ${mark} --state "$s" 2>&1 >/dev/null) || true
     [[ $out =~ ([0-9]+)\\ flow ]] && deleted=$((deleted + BASH_REMATCH[1]))
   done
   log "forgot $deleted connection(s) to $1 that were not established (\${states[*]})"

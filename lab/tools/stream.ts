@@ -8,13 +8,7 @@
 //       connections that were closed or reset]}.
 import * as net from "node:net";
 import * as readline from "node:readline";
-
-function flag(args: string[], name: string, fallback?: string): string {
-    const i = args.indexOf(`--${name}`);
-    if (i >= 0 && i + 1 < args.length) return args[i + 1];
-    if (fallback === undefined) throw new Error(`missing --${name}`);
-    return fallback;
-}
+import { flag } from "./flag";
 
 /** Resolves the socket when established within timeoutMs, undefined otherwise. */
 function connect(host: string, port: number, timeoutMs: number): Promise<net.Socket | undefined> {

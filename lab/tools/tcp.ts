@@ -18,13 +18,7 @@
 import * as http from "node:http";
 import * as net from "node:net";
 import * as readline from "node:readline";
-
-function flag(args: string[], name: string, fallback?: string): string {
-    const i = args.indexOf(`--${name}`);
-    if (i >= 0 && i + 1 < args.length) return args[i + 1];
-    if (fallback === undefined) throw new Error(`missing --${name}`);
-    return fallback;
-}
+import { flag } from "./flag";
 
 /** Resolves true when the connection is established within timeoutMs, false otherwise. */
 function connectOnce(host: string, port: number, timeoutMs: number, keep: net.Socket[] | undefined): Promise<boolean> {
