@@ -10,7 +10,7 @@ import { one, ofType, strings } from "./stackHelpers";
 
 const NLB1 = ["198.51.100.7", "203.0.113.10", "203.0.113.11"];
 /** What the global stack publishes, as its StackReference reads it. */
-const GLOBAL_OUTPUTS = { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: 350 };
+const GLOBAL_OUTPUTS = { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: 350, nlbListenerPorts: [80, 443] };
 const GLOBAL_STACK = "organization/cross-region-proxy/global";
 const PEM = CERT;
 const SECRET_KEY = KEY;
@@ -210,19 +210,29 @@ describe("china stack destinations (mocked)", () => {
         ["no nlbPublicIps", {}, "nlbPublicIps", /is missing: run 'pulumi up' on the global stack first/],
         ["no nlbIdleTimeoutSeconds", { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: undefined }, "nlbIdleTimeoutSeconds", /is missing: run 'pulumi up' on the global stack/],
         ["an idle timeout below the proxies'", { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: 120 }, "proxyIdleTimeoutSeconds", /350 s is above NLB-1's idle timeout \(120 s/],
+        ["no nlbListenerPorts", { nlbPublicIps: NLB1, nlbListenerPorts: undefined }, "nlbListenerPorts", /is missing: run 'pulumi up' on the global stack \(it publishes NLB-1's listener ports/],
+        ["listener ports that are not a list", { nlbPublicIps: NLB1, nlbListenerPorts: "80,443" }, "nlbListenerPorts", /expected a list of TCP ports, got string/],
+        // NLB-1 on 443 only: the proxies would forward :80 to a closed port (plan --set global/...:listenerPorts=443).
+        ["no listener on port 80", { nlbPublicIps: NLB1, nlbListenerPorts: [443] }, "proxyListenerPorts",
+            /^cross-region-proxy:proxyListenerPorts: 80 is not among NLB-1's listener ports \(443, output nlbListenerPorts of stack organization\/cross-region-proxy\/global\).*add it to cross-region-proxy:listenerPorts in the global stack/],
     ];
     for (const [shape, outputs, output, gist] of badOutputs) {
         it(`fails on a global stack with ${shape}, naming the output and the stack, before any AWS resource`, async () => {
-            const error = await runStack("china", { stackOutputs: { nlbIdleTimeoutSeconds: 350, ...outputs } }).then(
+            const error = await runStack("china", { stackOutputs: { nlbIdleTimeoutSeconds: 350, nlbListenerPorts: [80, 443], ...outputs } }).then(
                 () => assert.fail("the run must fail"), (err: unknown) => err);
             assert.ok(error instanceof OfflineRunError, String(error));
-            const named = output === "proxyIdleTimeoutSeconds" ? "cross-region-proxy:proxyIdleTimeoutSeconds" : `output ${output} of stack ${GLOBAL_STACK}`;
+            const named = output.startsWith("proxy") ? `cross-region-proxy:${output}` : `output ${output} of stack ${GLOBAL_STACK}`;
             assert.ok(error.message.startsWith(`${named}: `), error.message);
             assert.match(error.message, gist);
             assert.ok(error.message.includes(GLOBAL_STACK), "names the global stack");
             assert.deepEqual(error.resources.filter(r => r.type.startsWith("aws:")).map(r => r.type), [], "no AWS resource is registered");
         });
     }
+
+    it("accepts proxy listener ports that are a subset of NLB-1's", async () => {
+        const run = await runStack("china", { overrides: { "cross-region-proxy:proxyListenerPorts": "[443]" }, stackOutputs: GLOBAL_OUTPUTS });
+        assert.deepEqual(ofType(run.resources, "aws:lb/listener:Listener").map(l => l.inputs.port), [443]);
+    });
 
     it("writes no Route 53 record and looks up no zone when the china domain's DNS is managed elsewhere", async () => {
         const run = await runStack("china", {
