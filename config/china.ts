@@ -31,7 +31,7 @@ export interface ChinaConfig {
     readonly availabilityZoneCount: number;
     readonly proxyRecordName: string;
     readonly instanceType: string;
-    /** The proxies' AMI, pinned; undefined: the latest Amazon Linux 2023, read once at creation. */
+    /** The proxies' AMI, pinned; undefined: the latest Amazon Linux 2023, read when the launch template is created (again on a change of architecture). */
     readonly amiId?: string;
     readonly minSize: number;
     readonly desiredSize: number;

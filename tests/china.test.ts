@@ -253,3 +253,39 @@ describe("china stack destinations (mocked)", () => {
         assert.equal(run.outputs.edgeUrl, null);
     });
 });
+
+describe("china stack launch template across architectures (mocked)", () => {
+    const template = async (instanceType: string, amiId?: string) => {
+        const overrides: Record<string, string> = { "cross-region-proxy:proxyInstanceType": instanceType };
+        if (amiId !== undefined) overrides["cross-region-proxy:proxyAmiId"] = amiId;
+        const run = await runStack("china", { overrides, stackOutputs: GLOBAL_OUTPUTS });
+        const lt = one(run.resources, "aws:ec2/launchTemplate:LaunchTemplate");
+        const group = one(run.resources, "aws:autoscaling/group:Group");
+        assert.equal(group.inputs.launchTemplate.id, `${lt.name}-id`, "the group follows the template that exists");
+        assert.equal(lt.deleteBeforeReplace, false, "the new template exists before the group moves to it");
+        const ssm = run.invokes.filter(i => i.token === "aws:ssm/getParameter:getParameter").map(i => String(i.inputs.name));
+        return { urn: lt.urn, aliases: lt.aliasNames, ignoreChanges: lt.ignoreChanges, ssm };
+    };
+
+    it("unpinned: a change of architecture is a new template (which reads that architecture's AMI), a type of the same one is not", async () => {
+        const [c6i, m6i, c7g] = [await template("c6i.large"), await template("m6i.xlarge"), await template("c7g.large")];
+        assert.notEqual(c7g.urn, c6i.urn, "c6i.large -> c7g.large replaces the template: the kept x86_64 AMI cannot boot arm64");
+        assert.equal(m6i.urn, c6i.urn, "c6i.large -> m6i.xlarge is a new version of the same template");
+        assert.deepEqual(c6i.ignoreChanges, ["imageId"]);
+        assert.deepEqual(c7g.ignoreChanges, ["imageId"]);
+        assert.deepEqual(c6i.ssm, ["/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"]);
+        assert.deepEqual(c7g.ssm, ["/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"]);
+    });
+
+    it("pinned: the pin decides the AMI, the template's name does not depend on the architecture", async () => {
+        const [c6i, c7g, unpinned] = [await template("c6i.large", "ami-0123456789abcdef0"), await template("c7g.large", "ami-0fedcba9876543210"),
+            await template("c6i.large")];
+        assert.equal(c7g.urn, c6i.urn);
+        assert.equal(c6i.urn, unpinned.urn, "pinning an x86_64 fleet's AMI keeps its template");
+        assert.deepEqual(c7g.ignoreChanges, []);
+        assert.deepEqual(c7g.ssm, [], "no AMI lookup");
+        // Pinning the AMI an unpinned arm64 fleet runs adopts its template instead of replacing it.
+        assert.deepEqual(c7g.aliases, ["proxy-proxy-arm64"]);
+        assert.ok((await template("c7g.large")).urn.endsWith("::proxy-proxy-arm64"));
+    });
+});
