@@ -20,7 +20,8 @@ export interface IptablesProxyFleetArgs {
     readonly ports: number[];
     readonly forwarding: ForwardingSettings;
     readonly partition: Partition;
-    readonly instanceType: pulumi.Input<string>;
+    /** Plain: unpinned, its architecture is part of the launch template's name (see below). */
+    readonly instanceType: string;
     readonly minSize: pulumi.Input<number>;
     readonly desiredSize: pulumi.Input<number>;
     readonly maxSize: pulumi.Input<number>;
@@ -37,11 +38,15 @@ export interface IptablesProxyFleetArgs {
     readonly deletionProtection: boolean;
 }
 
+/** The AMI architecture an instance type runs: Graviton types arm64, the others x86_64. */
+export function amiArchitecture(instanceType: string): "arm64" | "x86_64" {
+    // a1 is the first Graviton generation; the others carry a `g` after the generation digit (c7g, m6gd, c7gn).
+    return /^(a1|[a-z]+[0-9]+g[a-z0-9-]*)\./.test(instanceType) ? "arm64" : "x86_64";
+}
+
 /** The SSM public parameter of the latest Amazon Linux 2023 AMI for an instance type (Graviton: arm64). */
 export function al2023AmiParameter(instanceType: string): string {
-    // a1 is the first Graviton generation; the others carry a `g` after the generation digit (c7g, m6gd, c7gn).
-    const graviton = /^(a1|[a-z]+[0-9]+g[a-z0-9-]*)\./.test(instanceType);
-    return `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${graviton ? "arm64" : "x86_64"}`;
+    return `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${amiArchitecture(instanceType)}`;
 }
 
 export class IptablesProxyFleet extends pulumi.ComponentResource {
@@ -104,11 +109,20 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
         // alone is not enough: a replaced template would take whatever is latest then, and a deliberate
         // bump would have no lever; hence the pin, shown in the output `proxyAmiId` to copy into the config.
         const imageId = args.amiId !== undefined ? pulumi.output(args.amiId)
-            : aws.ssm.getParameterOutput({ name: pulumi.output(args.instanceType).apply(al2023AmiParameter) }, { parent: this }).value;
+            : aws.ssm.getParameterOutput({ name: al2023AmiParameter(args.instanceType) }, { parent: this }).value;
+        // The kept AMI would not boot an instance type of the other architecture (c6i -> c7g): every launch
+        // fails, and the refresh stalls. So an unpinned arm64 template has its own name: a change of
+        // architecture creates a new template, which reads the current AMI of that architecture, and the
+        // group moves to it ("a refresh will always be triggered by a change in ... launchTemplate": @pulumi/aws,
+        // GroupInstanceRefresh.triggers); the old one goes after (no deleteBeforeReplace). x86_64 keeps the plain name, and
+        // a type of the same architecture is a new version in place. Pinned, the pin decides the AMI and the
+        // name stays; the alias adopts an unpinned arm64 template, so pinning the AMI it runs rolls nothing.
+        const arm64Unpinned = `${name}-proxy-arm64`;
+        const templateName = args.amiId === undefined && amiArchitecture(args.instanceType) === "arm64" ? arm64Unpinned : `${name}-proxy`;
         this.userData = pulumi.output(args.destinations).apply(destinations =>
             renderArtifact("user-data", { destinations, ports: args.ports, ...args.forwarding },
                 { destinations: "nlbPublicIps (destinations of the proxies)" }));
-        const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-proxy`, {
+        const launchTemplate = new aws.ec2.LaunchTemplate(templateName, {
             imageId,
             instanceType: args.instanceType,
             iamInstanceProfile: { arn: profile.arn },
@@ -127,7 +141,10 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
             userData: this.userData.apply(text => Buffer.from(text).toString("base64")),
             updateDefaultVersion: true,
             tagSpecifications: [{ resourceType: "instance", tags: { Name: `${name}-proxy` } }],
-        }, { parent: this, dependsOn: permissions, ignoreChanges: args.amiId === undefined ? ["imageId"] : [] });
+        }, {
+            parent: this, dependsOn: permissions, ignoreChanges: args.amiId === undefined ? ["imageId"] : [],
+            aliases: args.amiId === undefined ? [] : [{ name: arm64Unpinned }],
+        });
 
         const nlb = new aws.lb.LoadBalancer(`${name}-nlb`, {
             loadBalancerType: "network",

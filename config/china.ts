@@ -31,7 +31,7 @@ export interface ChinaConfig {
     readonly availabilityZoneCount: number;
     readonly proxyRecordName: string;
     readonly instanceType: string;
-    /** The proxies' AMI, pinned; undefined: the latest Amazon Linux 2023, read once at creation. */
+    /** The proxies' AMI, pinned; undefined: the latest Amazon Linux 2023, read when the launch template is created (again on a change of architecture). */
     readonly amiId?: string;
     readonly minSize: number;
     readonly desiredSize: number;
@@ -185,13 +185,17 @@ export interface GlobalStackInputs {
     readonly destinations: string[];
     /** NLB-1's TCP idle timeout: a flow idle longer dies there, whatever the proxies allow. */
     readonly nlbIdleTimeoutSeconds: number;
+    /** NLB-1's listener ports: the proxies forward each of theirs to the same port there. */
+    readonly nlbListenerPorts: number[];
 }
 
 /**
- * The global stack's outputs `nlbPublicIps` and `nlbIdleTimeoutSeconds`, checked with the rules of
- * destinationIps and proxyIdleTimeoutSeconds; a bad global stack fails here, naming the output and the stack.
+ * The global stack's outputs `nlbPublicIps`, `nlbIdleTimeoutSeconds` and `nlbListenerPorts`, checked with the
+ * rules of destinationIps, proxyIdleTimeoutSeconds and proxyListenerPorts; a bad global stack fails here,
+ * naming the output and the stack.
  */
-export function parseGlobalStackOutputs(stack: string, outputs: Record<string, unknown>, config: Pick<ChinaConfig, "idleTimeoutSeconds" | "allowPrivateDestinations">): GlobalStackInputs {
+export function parseGlobalStackOutputs(stack: string, outputs: Record<string, unknown>,
+    config: Pick<ChinaConfig, "idleTimeoutSeconds" | "allowPrivateDestinations" | "listenerPorts">): GlobalStackInputs {
     const output = (name: string) => `output ${name} of stack ${stack}`;
     const fix = "run 'pulumi up' on the global stack first, check cross-region-proxy:globalStack, or set cross-region-proxy:destinationIps";
     const ips = outputs.nlbPublicIps;
@@ -211,7 +215,28 @@ export function parseGlobalStackOutputs(stack: string, outputs: Record<string, u
     }
     const nlbIdleTimeoutSeconds = requireInteger(output("nlbIdleTimeoutSeconds"), idle, NLB_IDLE_TIMEOUT.min, NLB_IDLE_TIMEOUT.max);
     requireIdleWithin(config.idleTimeoutSeconds, nlbIdleTimeoutSeconds, stack);
-    return { destinations, nlbIdleTimeoutSeconds };
+    const ports = outputs.nlbListenerPorts;
+    if (ports === undefined || ports === null) {
+        throw new InvalidValueError(output("nlbListenerPorts"), "is missing: run 'pulumi up' on the global stack (it publishes NLB-1's listener ports since this version)");
+    }
+    if (!Array.isArray(ports)) {
+        throw new InvalidValueError(output("nlbListenerPorts"), `expected a list of TCP ports, got ${typeof ports}: ${fix}`);
+    }
+    const nlbListenerPorts = requirePorts(output("nlbListenerPorts"), ports);
+    requirePortsWithin(config.listenerPorts, nlbListenerPorts, stack);
+    return { destinations, nlbIdleTimeoutSeconds, nlbListenerPorts };
+}
+
+/**
+ * Each proxy port is forwarded to the same port on NLB-1: one NLB-1 lacks is a dead end, the agent (healthy
+ * only when every port answers) fails open for good, and NLB-2's unhealthy alarm for it stops every refresh.
+ */
+export function requirePortsWithin(proxyListenerPorts: number[], nlbListenerPorts: number[], stack: string): void {
+    const missing = proxyListenerPorts.filter(port => !nlbListenerPorts.includes(port));
+    if (missing.length > 0) {
+        throw new InvalidValueError(qualified("proxyListenerPorts"),
+            `${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} not among NLB-1's listener ports (${nlbListenerPorts.join(", ")}, output nlbListenerPorts of stack ${stack}): the proxies forward each port to the same port on NLB-1; remove ${missing.length === 1 ? "it" : "them"}, or add ${missing.length === 1 ? "it" : "them"} to cross-region-proxy:listenerPorts in the global stack`);
+    }
 }
 
 /** The proxies (and NLB-2) must not keep a flow idle longer than NLB-1 does: NLB-1 would drop it first. */

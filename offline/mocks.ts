@@ -14,6 +14,9 @@ export interface DeclaredResource {
     readonly dependencies: readonly string[];
     /** Input names whose changes the engine would ignore (the ignoreChanges option). */
     readonly ignoreChanges: readonly string[];
+    /** The deleteBeforeReplace option, and the names of the aliases option (earlier names of this resource). */
+    readonly deleteBeforeReplace?: boolean;
+    readonly aliasNames?: readonly string[];
     /** Per input property, the URNs its value came from (what a policy pack's propertyDependencies holds). */
     readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
     inputs: Record<string, any>;
@@ -132,7 +135,8 @@ export async function installMocks(project: string, stack: string, world: MockWo
     // both for resources the program creates and for those it reads (a StackReference).
     type Request = {
         getParent(): string; getType(): string; getName(): string; getCustom?(): boolean; getDependenciesList?(): string[];
-        getIgnorechangesList?(): string[];
+        getIgnorechangesList?(): string[]; getDeletebeforereplace?(): boolean;
+        getAliasesList?(): Array<{ getSpec?(): { getName(): string } | undefined }>;
         getPropertydependenciesMap?(): { forEach(each: (deps: { getUrnsList(): string[] }, key: string) => void): void };
     };
     type Handler = (req: Request, cb: unknown) => Promise<void>;
@@ -155,6 +159,8 @@ export async function installMocks(project: string, stack: string, world: MockWo
                 custom: req.getCustom ? req.getCustom() : true,
                 dependencies: req.getDependenciesList ? req.getDependenciesList() : [],
                 ignoreChanges: req.getIgnorechangesList ? req.getIgnorechangesList() : [],
+                deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
+                aliasNames: (req.getAliasesList?.() ?? []).map(alias => alias.getSpec?.()?.getName() ?? "").filter(n => n !== ""),
                 propertyDependencies,
                 inputs: {},
             });

@@ -107,7 +107,7 @@ export const SCENARIOS: readonly Scenario[] = [
                 "cross-region-proxy:cloudfrontPrivateKey": UNDECRYPTED_SECRET,
             },
             secretKeys: ["cross-region-proxy:cloudfrontPrivateKey"],
-            stackOutputs: { nlbPublicIps: ["198.51.100.7", "203.0.113.10"], nlbIdleTimeoutSeconds: 350 },
+            stackOutputs: { nlbPublicIps: ["198.51.100.7", "203.0.113.10"], nlbIdleTimeoutSeconds: 350, nlbListenerPorts: [80, 443] },
         },
     },
     {
@@ -117,7 +117,7 @@ export const SCENARIOS: readonly Scenario[] = [
                 "cross-region-proxy:cloudfrontEnabled": "true",
                 "cross-region-proxy:cloudfrontAcmCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab",
             },
-            stackOutputs: { nlbPublicIps: ["198.51.100.7", "203.0.113.10"], nlbIdleTimeoutSeconds: 350 },
+            stackOutputs: { nlbPublicIps: ["198.51.100.7", "203.0.113.10"], nlbIdleTimeoutSeconds: 350, nlbListenerPorts: [80, 443] },
         },
     },
 ];

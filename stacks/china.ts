@@ -23,7 +23,7 @@ export interface ChinaOutputs {
  */
 export async function readGlobalStack(globalStack: string, config: ChinaConfig): Promise<GlobalStackInputs> {
     const reference = new pulumi.StackReference(globalStack);
-    const outputs = Object.fromEntries(await Promise.all(["nlbPublicIps", "nlbIdleTimeoutSeconds"]
+    const outputs = Object.fromEntries(await Promise.all(["nlbPublicIps", "nlbIdleTimeoutSeconds", "nlbListenerPorts"]
         .map(async name => [name, await reference.getOutputValue(name)] as const)));
     return parseGlobalStackOutputs(globalStack, outputs, config);
 }

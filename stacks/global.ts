@@ -17,6 +17,8 @@ export interface GlobalOutputs {
     nlbUrl: pulumi.Output<string>;
     /** The china stack keeps its proxies' idle timeout at or below it. */
     nlbIdleTimeoutSeconds: pulumi.Output<number>;
+    /** NLB-1's listener ports, sorted: the china stack's proxyListenerPorts must be among them. */
+    nlbListenerPorts: pulumi.Output<number[]>;
 }
 
 export function globalStack(config: GlobalConfig): GlobalOutputs {
@@ -88,5 +90,6 @@ export function globalStack(config: GlobalConfig): GlobalOutputs {
         httpbinUrl: platform.appUrl,
         nlbUrl: nlb.url,
         nlbIdleTimeoutSeconds: pulumi.output(config.nlbIdleTimeoutSeconds),
+        nlbListenerPorts: pulumi.output([...config.listenerPorts].sort((a, b) => a - b)),
     };
 }

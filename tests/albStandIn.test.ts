@@ -137,7 +137,7 @@ describe("ALB stand-in generator (lab/albStandIn.ts)", () => {
 
 describe("edge stand-in generator (lab/edge.ts)", () => {
     it("takes the china stack's distribution as the lab runs it (aws-cn, forwardedValues)", async () => {
-        const run = await runStack("china", { overrides: LAB_CHINA_OVERRIDES, stackOutputs: { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: 350 } });
+        const run = await runStack("china", { overrides: LAB_CHINA_OVERRIDES, stackOutputs: { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: 350, nlbListenerPorts: [80, 443] } });
         const model = edgeModel(run.resources);
         assert.deepEqual(model, {
             alias: "abc.poc1010.example.com", originDomain: "test.poc1010.example.com", originHttpsPort: 443,
@@ -158,7 +158,7 @@ describe("edge stand-in generator (lab/edge.ts)", () => {
         const run = await runStack("china", {
             overrides: { "aws:region": "us-east-1", "cross-region-proxy:cloudfrontEnabled": "true",
                 "cross-region-proxy:cloudfrontAcmCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab" },
-            stackOutputs: { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: 350 },
+            stackOutputs: { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: 350, nlbListenerPorts: [80, 443] },
         });
         const distribution = run.resources.find(r => r.type === "aws:cloudfront/distribution:Distribution")!;
         assert.equal(distribution.inputs.defaultCacheBehavior.originRequestPolicyId, ALL_VIEWER_POLICY_ID);
@@ -170,7 +170,7 @@ describe("edge stand-in generator (lab/edge.ts)", () => {
     });
 
     it("fails loudly on origin settings it cannot express, and without a distribution", async () => {
-        const run = await runStack("china", { overrides: LAB_CHINA_OVERRIDES, stackOutputs: { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: 350 } });
+        const run = await runStack("china", { overrides: LAB_CHINA_OVERRIDES, stackOutputs: { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: 350, nlbListenerPorts: [80, 443] } });
         const distribution = run.resources.find(r => r.type === "aws:cloudfront/distribution:Distribution")!;
         distribution.inputs.origins[0].customOriginConfig.originProtocolPolicy = "match-viewer";
         assert.throws(() => edgeModel(run.resources), /cannot express origin protocol policy: "match-viewer"/);

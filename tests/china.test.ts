@@ -10,7 +10,7 @@ import { one, ofType, strings } from "./stackHelpers";
 
 const NLB1 = ["198.51.100.7", "203.0.113.10", "203.0.113.11"];
 /** What the global stack publishes, as its StackReference reads it. */
-const GLOBAL_OUTPUTS = { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: 350 };
+const GLOBAL_OUTPUTS = { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: 350, nlbListenerPorts: [80, 443] };
 const GLOBAL_STACK = "organization/cross-region-proxy/global";
 const PEM = CERT;
 const SECRET_KEY = KEY;
@@ -210,19 +210,29 @@ describe("china stack destinations (mocked)", () => {
         ["no nlbPublicIps", {}, "nlbPublicIps", /is missing: run 'pulumi up' on the global stack first/],
         ["no nlbIdleTimeoutSeconds", { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: undefined }, "nlbIdleTimeoutSeconds", /is missing: run 'pulumi up' on the global stack/],
         ["an idle timeout below the proxies'", { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: 120 }, "proxyIdleTimeoutSeconds", /350 s is above NLB-1's idle timeout \(120 s/],
+        ["no nlbListenerPorts", { nlbPublicIps: NLB1, nlbListenerPorts: undefined }, "nlbListenerPorts", /is missing: run 'pulumi up' on the global stack \(it publishes NLB-1's listener ports/],
+        ["listener ports that are not a list", { nlbPublicIps: NLB1, nlbListenerPorts: "80,443" }, "nlbListenerPorts", /expected a list of TCP ports, got string/],
+        // NLB-1 on 443 only: the proxies would forward :80 to a closed port (plan --set global/...:listenerPorts=443).
+        ["no listener on port 80", { nlbPublicIps: NLB1, nlbListenerPorts: [443] }, "proxyListenerPorts",
+            /^cross-region-proxy:proxyListenerPorts: 80 is not among NLB-1's listener ports \(443, output nlbListenerPorts of stack organization\/cross-region-proxy\/global\).*add it to cross-region-proxy:listenerPorts in the global stack/],
     ];
     for (const [shape, outputs, output, gist] of badOutputs) {
         it(`fails on a global stack with ${shape}, naming the output and the stack, before any AWS resource`, async () => {
-            const error = await runStack("china", { stackOutputs: { nlbIdleTimeoutSeconds: 350, ...outputs } }).then(
+            const error = await runStack("china", { stackOutputs: { nlbIdleTimeoutSeconds: 350, nlbListenerPorts: [80, 443], ...outputs } }).then(
                 () => assert.fail("the run must fail"), (err: unknown) => err);
             assert.ok(error instanceof OfflineRunError, String(error));
-            const named = output === "proxyIdleTimeoutSeconds" ? "cross-region-proxy:proxyIdleTimeoutSeconds" : `output ${output} of stack ${GLOBAL_STACK}`;
+            const named = output.startsWith("proxy") ? `cross-region-proxy:${output}` : `output ${output} of stack ${GLOBAL_STACK}`;
             assert.ok(error.message.startsWith(`${named}: `), error.message);
             assert.match(error.message, gist);
             assert.ok(error.message.includes(GLOBAL_STACK), "names the global stack");
             assert.deepEqual(error.resources.filter(r => r.type.startsWith("aws:")).map(r => r.type), [], "no AWS resource is registered");
         });
     }
+
+    it("accepts proxy listener ports that are a subset of NLB-1's", async () => {
+        const run = await runStack("china", { overrides: { "cross-region-proxy:proxyListenerPorts": "[443]" }, stackOutputs: GLOBAL_OUTPUTS });
+        assert.deepEqual(ofType(run.resources, "aws:lb/listener:Listener").map(l => l.inputs.port), [443]);
+    });
 
     it("writes no Route 53 record and looks up no zone when the china domain's DNS is managed elsewhere", async () => {
         const run = await runStack("china", {
@@ -241,5 +251,41 @@ describe("china stack destinations (mocked)", () => {
         assert.equal(ofType(run.resources, "aws:iam/serverCertificate:ServerCertificate").length, 0);
         assert.equal(run.outputs.cloudfrontDomainName, null);
         assert.equal(run.outputs.edgeUrl, null);
+    });
+});
+
+describe("china stack launch template across architectures (mocked)", () => {
+    const template = async (instanceType: string, amiId?: string) => {
+        const overrides: Record<string, string> = { "cross-region-proxy:proxyInstanceType": instanceType };
+        if (amiId !== undefined) overrides["cross-region-proxy:proxyAmiId"] = amiId;
+        const run = await runStack("china", { overrides, stackOutputs: GLOBAL_OUTPUTS });
+        const lt = one(run.resources, "aws:ec2/launchTemplate:LaunchTemplate");
+        const group = one(run.resources, "aws:autoscaling/group:Group");
+        assert.equal(group.inputs.launchTemplate.id, `${lt.name}-id`, "the group follows the template that exists");
+        assert.equal(lt.deleteBeforeReplace, false, "the new template exists before the group moves to it");
+        const ssm = run.invokes.filter(i => i.token === "aws:ssm/getParameter:getParameter").map(i => String(i.inputs.name));
+        return { urn: lt.urn, aliases: lt.aliasNames, ignoreChanges: lt.ignoreChanges, ssm };
+    };
+
+    it("unpinned: a change of architecture is a new template (which reads that architecture's AMI), a type of the same one is not", async () => {
+        const [c6i, m6i, c7g] = [await template("c6i.large"), await template("m6i.xlarge"), await template("c7g.large")];
+        assert.notEqual(c7g.urn, c6i.urn, "c6i.large -> c7g.large replaces the template: the kept x86_64 AMI cannot boot arm64");
+        assert.equal(m6i.urn, c6i.urn, "c6i.large -> m6i.xlarge is a new version of the same template");
+        assert.deepEqual(c6i.ignoreChanges, ["imageId"]);
+        assert.deepEqual(c7g.ignoreChanges, ["imageId"]);
+        assert.deepEqual(c6i.ssm, ["/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"]);
+        assert.deepEqual(c7g.ssm, ["/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"]);
+    });
+
+    it("pinned: the pin decides the AMI, the template's name does not depend on the architecture", async () => {
+        const [c6i, c7g, unpinned] = [await template("c6i.large", "ami-0123456789abcdef0"), await template("c7g.large", "ami-0fedcba9876543210"),
+            await template("c6i.large")];
+        assert.equal(c7g.urn, c6i.urn);
+        assert.equal(c6i.urn, unpinned.urn, "pinning an x86_64 fleet's AMI keeps its template");
+        assert.deepEqual(c7g.ignoreChanges, []);
+        assert.deepEqual(c7g.ssm, [], "no AMI lookup");
+        // Pinning the AMI an unpinned arm64 fleet runs adopts its template instead of replacing it.
+        assert.deepEqual(c7g.aliases, ["proxy-proxy-arm64"]);
+        assert.ok((await template("c7g.large")).urn.endsWith("::proxy-proxy-arm64"));
     });
 });

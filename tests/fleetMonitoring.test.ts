@@ -27,7 +27,7 @@ describe("the agent's policy document", () => {
 describe("china stack: proxy agent monitoring (mocked)", () => {
     let run: OfflineRun;
     before(async () => {
-        run = await runStack("china", { overrides: { "cross-region-proxy:alarmTopicArn": TOPIC }, stackOutputs: { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: 350 } });
+        run = await runStack("china", { overrides: { "cross-region-proxy:alarmTopicArn": TOPIC }, stackOutputs: { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: 350, nlbListenerPorts: [80, 443] } });
     });
 
     it("gives the proxies' role the agent's policy, scoped to the tag the fleet's Auto Scaling group carries", () => {

@@ -15,7 +15,7 @@ describe("global stack (Pulumi.global.yaml, mocked)", () => {
     });
 
     it("exports exactly the outputs the china stack and users rely on", () => {
-        assert.deepEqual(Object.keys(run.outputs).sort(), ["albArn", "albDnsName", "httpbinUrl", "nlbDnsName", "nlbIdleTimeoutSeconds", "nlbPublicIps", "nlbUrl"]);
+        assert.deepEqual(Object.keys(run.outputs).sort(), ["albArn", "albDnsName", "httpbinUrl", "nlbDnsName", "nlbIdleTimeoutSeconds", "nlbListenerPorts", "nlbPublicIps", "nlbUrl"]);
         assert.equal(run.outputs.nlbIdleTimeoutSeconds, 350, "the china stack reads NLB-1's idle timeout");
         for (const listener of ofType(resources, "aws:lb/listener:Listener").filter(l => l.name.startsWith("nlb1-"))) {
             assert.equal(listener.inputs.tcpIdleTimeoutSeconds, 350, `${listener.name} has the published idle timeout`);
@@ -65,6 +65,17 @@ describe("global stack (Pulumi.global.yaml, mocked)", () => {
                 assert.ok(attachment.dependencies.includes(one(resources, "aws:lb/listener:Listener", listener).urn), `depends on ${listener}`);
             }
             assert.ok(attachment.dependencies.includes(one(resources, "aws:lb/loadBalancer:LoadBalancer", "httpbin-alb").urn));
+        }
+    });
+
+    it("publishes nlbListenerPorts: NLB-1's listener ports, sorted numbers", async () => {
+        const nlb1Ports = (r: DeclaredResource[]) => ofType(r, "aws:lb/listener:Listener").filter(l => l.name.startsWith("nlb1-")).map(l => l.inputs.port as number);
+        assert.deepEqual(run.outputs.nlbListenerPorts, [80, 443]);
+        assert.deepEqual(nlb1Ports(resources).sort((a, b) => a - b), [80, 443]);
+        for (const [setting, published] of [["[443]", [443]], ["[443, 80]", [80, 443]]] as const) {
+            const other = await runStack("global", { overrides: { "cross-region-proxy:listenerPorts": setting } });
+            assert.deepEqual(other.outputs.nlbListenerPorts, published, `listenerPorts ${setting}`);
+            assert.deepEqual(nlb1Ports(other.resources).sort((a, b) => a - b), published);
         }
     });
 

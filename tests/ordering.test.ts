@@ -7,7 +7,7 @@ import { DeclaredResource, autoName } from "../offline/mocks";
 import { OfflineRun, runStack } from "../offline/run";
 import { one, ofType, strings } from "./stackHelpers";
 
-const GLOBAL_OUTPUTS = { nlbPublicIps: ["203.0.113.10", "203.0.113.11"], nlbIdleTimeoutSeconds: 350 };
+const GLOBAL_OUTPUTS = { nlbPublicIps: ["203.0.113.10", "203.0.113.11"], nlbIdleTimeoutSeconds: 350, nlbListenerPorts: [80, 443] };
 /** What grants a role its permissions: managed policy attachments and inline policies. */
 const GRANTS = ["aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/rolePolicy:RolePolicy"];
 

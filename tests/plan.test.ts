@@ -112,4 +112,12 @@ describe("npm run plan", function () {
         assert.match(bad.stderr, /cross-region-proxy:vpcCidr: expected a private \/16-\/22 block/);
         assert.doesNotMatch(bad.stdout, /=== stack/);
     });
+
+    it("refuses proxies listening on a port NLB-1 does not (global listenerPorts=443, proxies on 80 and 443)", () => {
+        const bad = plan("--stack", "china", "--set", "global/cross-region-proxy:listenerPorts=443");
+        assert.equal(bad.status, 1, bad.stdout);
+        assert.match(bad.stderr, /cross-region-proxy:proxyListenerPorts: 80 is not among NLB-1's listener ports \(443, output nlbListenerPorts of stack /);
+        const subset = plan("--stack", "china", "--set", "global/cross-region-proxy:listenerPorts=443", "--set", "china/cross-region-proxy:proxyListenerPorts=443");
+        assert.equal(subset.status, 0, subset.stderr);
+    });
 });
