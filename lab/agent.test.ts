@@ -5,6 +5,7 @@ import * as assert from "node:assert/strict";
 import { ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { median } from "../bench/stats";
 import { inNs, isRoot, sleep, startInNs } from "./exec";
 import { installedDestinations, isOurs, saveRules, sysctl } from "./netfilter";
 import { HOLD_PORT, LISTENER_PORTS, REPO_ROOT } from "./constants";
@@ -28,7 +29,6 @@ const report = (line: string) => {
     figures.push(line);
     console.log(`      ${line}`);
 };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
 
 /** Our chains, their rules and every jump to them, as iptables-save prints them: "the owned state". */

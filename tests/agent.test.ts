@@ -9,6 +9,7 @@ import * as path from "node:path";
 import * as zlib from "node:zlib";
 import fc from "fast-check";
 import { MAX_DESTINATIONS, MAX_PORTS } from "../core/validate";
+import { which } from "../lab/exec";
 import { HEALTH_THRESHOLD, METRICS, METRICS_NAMESPACE, renderHealthAgent } from "../proxy/agent";
 import { destinationRules, renderRestoreDocument } from "../proxy/rules";
 import { renderForwardingScript } from "../proxy/script";
@@ -18,7 +19,6 @@ import {
 } from "../proxy/userData";
 
 const bash = (script: string) => spawnSync("bash", ["-c", script], { encoding: "utf8" });
-const which = (tool: string) => spawnSync("bash", ["-c", `command -v ${tool}`]).status === 0;
 
 /** Skips when a validating tool is missing, saying so; under CI=true (.ci/run installs it) fails instead. */
 function requireTool(context: Mocha.Context, tool: string, pkg: string): void {
