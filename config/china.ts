@@ -198,31 +198,26 @@ export function parseGlobalStackOutputs(stack: string, outputs: Record<string, u
     config: Pick<ChinaConfig, "idleTimeoutSeconds" | "allowPrivateDestinations" | "listenerPorts">): GlobalStackInputs {
     const output = (name: string) => `output ${name} of stack ${stack}`;
     const fix = "run 'pulumi up' on the global stack first, check cross-region-proxy:globalStack, or set cross-region-proxy:destinationIps";
-    const ips = outputs.nlbPublicIps;
-    if (ips === undefined || ips === null) {
-        throw new InvalidValueError(output("nlbPublicIps"), `is missing: ${fix}`);
-    }
-    if (!Array.isArray(ips)) {
-        throw new InvalidValueError(output("nlbPublicIps"), `expected a list of IPv4 addresses, got ${typeof ips}: ${fix}`);
-    }
+    const since = (what: string) => `run 'pulumi up' on the global stack (it publishes NLB-1's ${what} since this version)`;
+    const present = (name: string, hint: string): unknown => {
+        const value = outputs[name];
+        if (value === undefined || value === null) throw new InvalidValueError(output(name), `is missing: ${hint}`);
+        return value;
+    };
+    const list = (name: string, hint: string, of: string): unknown[] => {
+        const value = present(name, hint);
+        if (!Array.isArray(value)) throw new InvalidValueError(output(name), `expected a list of ${of}, got ${typeof value}: ${fix}`);
+        return value;
+    };
+    const ips = list("nlbPublicIps", fix, "IPv4 addresses");
     if (ips.length === 0) {
         throw new InvalidValueError(output("nlbPublicIps"), `is empty: ${fix}`);
     }
     const destinations = requirePublicUnlessAllowed(output("nlbPublicIps"), requireDestinations(output("nlbPublicIps"), ips), config.allowPrivateDestinations);
-    const idle = outputs.nlbIdleTimeoutSeconds;
-    if (idle === undefined || idle === null) {
-        throw new InvalidValueError(output("nlbIdleTimeoutSeconds"), "is missing: run 'pulumi up' on the global stack (it publishes NLB-1's idle timeout since this version)");
-    }
-    const nlbIdleTimeoutSeconds = requireInteger(output("nlbIdleTimeoutSeconds"), idle, NLB_IDLE_TIMEOUT.min, NLB_IDLE_TIMEOUT.max);
+    const nlbIdleTimeoutSeconds = requireInteger(output("nlbIdleTimeoutSeconds"), present("nlbIdleTimeoutSeconds", since("idle timeout")),
+        NLB_IDLE_TIMEOUT.min, NLB_IDLE_TIMEOUT.max);
     requireIdleWithin(config.idleTimeoutSeconds, nlbIdleTimeoutSeconds, stack);
-    const ports = outputs.nlbListenerPorts;
-    if (ports === undefined || ports === null) {
-        throw new InvalidValueError(output("nlbListenerPorts"), "is missing: run 'pulumi up' on the global stack (it publishes NLB-1's listener ports since this version)");
-    }
-    if (!Array.isArray(ports)) {
-        throw new InvalidValueError(output("nlbListenerPorts"), `expected a list of TCP ports, got ${typeof ports}: ${fix}`);
-    }
-    const nlbListenerPorts = requirePorts(output("nlbListenerPorts"), ports);
+    const nlbListenerPorts = requirePorts(output("nlbListenerPorts"), list("nlbListenerPorts", since("listener ports"), "TCP ports"));
     requirePortsWithin(config.listenerPorts, nlbListenerPorts, stack);
     return { destinations, nlbIdleTimeoutSeconds, nlbListenerPorts };
 }
