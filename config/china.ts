@@ -59,7 +59,20 @@ export const CHINA_KEYS = [
     "cloudfrontPrivateKey", "alarmTopicArn", "deletionProtection", "allowPrivateDestinations", "proxyAmiId",
 ] as const;
 
-const STACK_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+/** Pulumi's three forms of a stack name (Pulumi docs, "Stacks"): `stack`, `org/stack` (this project), `org/project/stack`. */
+const STACK_NAME = /^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
+
+/**
+ * The fully qualified name a StackReference takes, from any of Pulumi's three forms: the parts left out are this
+ * stack's own organization and project. So the committed `globalStack: global` names the global stack of whatever
+ * organization the china stack is deployed in: the workflows' PULUMI_ORGANIZATION on Pulumi Cloud, the constant
+ * `organization` on a DIY backend (Pulumi docs, "Stacks": "the orgName portion ... must always be the constant
+ * value organization").
+ */
+export function qualifyStackName(name: string, organization: string, project: string): string {
+    const parts = name.split("/");
+    return parts.length === 3 ? name : parts.length === 2 ? `${parts[0]}/${project}/${parts[1]}` : `${organization}/${project}/${name}`;
+}
 const PEM_CERT = /^-----BEGIN CERTIFICATE-----\r?\n[\s\S]+\r?\n-----END CERTIFICATE-----\s*$/;
 /** A PEM certificate (or chain) that carries no private key: keys belong in the secret only. */
 const isCertificatePem = (text: string) => PEM_CERT.test(text) && !/PRIVATE KEY/.test(text);
@@ -120,10 +133,10 @@ function parseDestinations(source: ConfigSource): ChinaConfig["destinations"] {
             optionalBoolean(source, "allowPrivateDestinations", false)) };
     }
     if (globalStack === undefined) {
-        throw new InvalidValueError(qualified("globalStack"), "is required (the global stack as <org>/cross-region-proxy/global), unless destinationIps lists NLB-1's addresses");
+        throw new InvalidValueError(qualified("globalStack"), "is required (the global stack's name, e.g. global, or <org>/cross-region-proxy/global), unless destinationIps lists NLB-1's addresses");
     }
     if (!STACK_NAME.test(globalStack)) {
-        throw new InvalidValueError(qualified("globalStack"), `expected a fully qualified stack name <org>/<project>/<stack> such as organization/cross-region-proxy/global, got '${globalStack}'`);
+        throw new InvalidValueError(qualified("globalStack"), `expected a stack name: global (this organization and project), <org>/global or <org>/<project>/global, got '${printable(globalStack)}'`);
     }
     return { globalStack };
 }

@@ -34,6 +34,8 @@ export interface MockWorld {
     readonly region: string;
     /** The global stack's outputs, as a StackReference would read them. */
     readonly stackOutputs?: Record<string, unknown>;
+    /** The Pulumi organization the stack runs in (a DIY backend's is the constant `organization`). */
+    readonly organization?: string;
 }
 
 const EIP_HOSTS = [100, 9, 55, 7, 33, 201];
@@ -130,7 +132,7 @@ export async function installMocks(project: string, stack: string, world: MockWo
             invokes.push({ token: args.token, inputs: args.inputs });
             return fakeCall(args.token, args.inputs, world);
         },
-    }, project, stack, false);
+    }, project, stack, false, world.organization ?? "organization");
     // The mocks API does not pass the parent to newResource: read it off the request on its way in,
     // both for resources the program creates and for those it reads (a StackReference).
     type Request = {

@@ -27,6 +27,8 @@ export interface RunOptions {
     /** What a StackReference to the global stack reads. */
     readonly stackOutputs?: Record<string, unknown>;
     readonly secretKeys?: string[];
+    /** The Pulumi organization (default: `organization`, a DIY backend's). */
+    readonly organization?: string;
     /** A stack file other than Pulumi.<stack>.yaml (a test fixture). */
     readonly stackFile?: string;
 }
@@ -47,7 +49,9 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
         if (value === undefined) delete config[key]; else config[key] = value;
     }
     pulumi.runtime.setAllConfig(config, [...file.secretKeys, ...options.secretKeys ?? []]);
-    const { declared: resources, invokes } = await installMocks(PROJECT, stack, { region: config["aws:region"] ?? "", stackOutputs: options.stackOutputs });
+    const { declared: resources, invokes } = await installMocks(PROJECT, stack, {
+        region: config["aws:region"] ?? "", stackOutputs: options.stackOutputs, organization: options.organization,
+    });
     // A failure inside the program (an apply that throws while a resource is being registered) surfaces
     // as an unhandled rejection; the engine would fail the update, so the offline run fails too.
     const failures: unknown[] = [];

@@ -1,6 +1,6 @@
 // The `china` stack: the proxy fleet behind NLB-2, forwarding to NLB-1's addresses, and CloudFront.
 import * as pulumi from "@pulumi/pulumi";
-import { ChinaConfig, GlobalStackInputs, parseGlobalStackOutputs } from "../config/china";
+import { ChinaConfig, GlobalStackInputs, parseGlobalStackOutputs, qualifyStackName } from "../config/china";
 import { CloudfrontEdge } from "../components/CloudfrontEdge";
 import { IptablesProxyFleet } from "../components/IptablesProxyFleet";
 import { Network } from "../components/Network";
@@ -21,7 +21,8 @@ export interface ChinaOutputs {
  * The global stack's outputs this stack builds on, read and checked before anything else is declared:
  * a bad global stack fails the update with nothing half-built (a StackReference is no cloud resource).
  */
-export async function readGlobalStack(globalStack: string, config: ChinaConfig): Promise<GlobalStackInputs> {
+export async function readGlobalStack(name: string, config: ChinaConfig): Promise<GlobalStackInputs> {
+    const globalStack = qualifyStackName(name, pulumi.getOrganization(), pulumi.getProject());
     const reference = new pulumi.StackReference(globalStack);
     const outputs = Object.fromEntries(await Promise.all(["nlbPublicIps", "nlbIdleTimeoutSeconds", "nlbListenerPorts"]
         .map(async name => [name, await reference.getOutputValue(name)] as const)));

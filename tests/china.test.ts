@@ -51,7 +51,7 @@ for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"]
 
         it("reads NLB-1's addresses from the global stack named in the config", () => {
             const reference = one(resources, "pulumi:pulumi:StackReference");
-            assert.equal(reference.name, "organization/cross-region-proxy/global");
+            assert.equal(reference.name, GLOBAL_STACK, "globalStack: global, in the organization and project of this stack");
             assert.deepEqual(run.outputs.destinationIps, NLB1);
         });
 
@@ -228,6 +228,15 @@ describe("china stack destinations (mocked)", () => {
             assert.deepEqual(error.resources.filter(r => r.type.startsWith("aws:")).map(r => r.type), [], "no AWS resource is registered");
         });
     }
+
+    it("references the global stack in the organization it is deployed in (Pulumi Cloud), and a fully qualified one as written", async () => {
+        const inCloud = await runStack("china", { stackOutputs: GLOBAL_OUTPUTS, organization: "acme-corp" });
+        assert.equal(one(inCloud.resources, "pulumi:pulumi:StackReference").name, "acme-corp/cross-region-proxy/global");
+        const elsewhere = await runStack("china", {
+            stackOutputs: GLOBAL_OUTPUTS, organization: "acme-corp", overrides: { "cross-region-proxy:globalStack": "platform-team/cross-region-proxy/prod-global" },
+        });
+        assert.equal(one(elsewhere.resources, "pulumi:pulumi:StackReference").name, "platform-team/cross-region-proxy/prod-global");
+    });
 
     it("accepts proxy listener ports that are a subset of NLB-1's", async () => {
         const run = await runStack("china", { overrides: { "cross-region-proxy:proxyListenerPorts": "[443]" }, stackOutputs: GLOBAL_OUTPUTS });

@@ -4,7 +4,7 @@ import { strict as assert } from "node:assert";
 import { readStackConfig } from "../offline/run";
 import * as pulumi from "@pulumi/pulumi";
 import { parseRole } from "../config";
-import { CHINA_KEYS, ChinaConfig, parseChinaConfig } from "../config/china";
+import { CHINA_KEYS, ChinaConfig, parseChinaConfig, qualifyStackName } from "../config/china";
 import { GLOBAL_KEYS, GlobalConfig, parseGlobalConfig } from "../config/global";
 import { NAMESPACE, UNDECRYPTED_SECRET, objectConfigSource } from "../config/reader";
 import { escapeRegExp, rejects } from "./assertions";
@@ -300,7 +300,7 @@ describe("parseChinaConfig", () => {
         const { region, values } = stackFileValues("Pulumi.china.yaml");
         const config = parseChinaConfig(objectConfigSource(values), region);
         assert.equal(config.partition, "aws-cn");
-        assert.deepEqual(config.destinations, { globalStack: "organization/cross-region-proxy/global" });
+        assert.deepEqual(config.destinations, { globalStack: "global" }, "resolved in the organization the china stack runs in");
         assert.equal(config.manageDnsRecords, false, "the documented default topology: the zone is in the global account");
     });
 
@@ -366,11 +366,20 @@ describe("parseChinaConfig", () => {
 
         it("requires globalStack without destinationIps", () =>
             rejects(() => parseChina({}, "cn-northwest-1", ["globalStack"]), q("globalStack"),
-                /is required \(the global stack as <org>\/cross-region-proxy\/global\), unless destinationIps lists NLB-1's addresses/));
-        for (const bad of ["global", "organization/global", "a/b/c/d", "org/cross-region-proxy/glo bal", "org//global", "org/p/s;x"]) {
-            it(`rejects globalStack ${JSON.stringify(bad)}`, () =>
-                rejectsChina({ globalStack: bad }, "globalStack", /expected a fully qualified stack name <org>\/<project>\/<stack>/));
+                /is required \(the global stack's name, e.g. global, or <org>\/cross-region-proxy\/global\), unless destinationIps lists NLB-1's addresses/));
+        for (const name of ["global", "acme-corp/global", "acme-corp/cross-region-proxy/global"]) {
+            it(`takes globalStack ${JSON.stringify(name)} (one of Pulumi's three forms)`, () =>
+                assert.deepStrictEqual(parseChina({ globalStack: name }).destinations, { globalStack: name }));
         }
+        for (const bad of ["a/b/c/d", "org/cross-region-proxy/glo bal", "org//global", "org/p/s;x", "/global", "global/", "$(id)"]) {
+            it(`rejects globalStack ${JSON.stringify(bad)}`, () =>
+                rejectsChina({ globalStack: bad }, "globalStack", /expected a stack name: global \(this organization and project\), <org>\/global or <org>\/<project>\/global/));
+        }
+        it("qualifies a stack name with this stack's organization and project where it leaves them out", () => {
+            assert.equal(qualifyStackName("global", "acme-corp", "cross-region-proxy"), "acme-corp/cross-region-proxy/global");
+            assert.equal(qualifyStackName("other-org/global", "acme-corp", "cross-region-proxy"), "other-org/cross-region-proxy/global");
+            assert.equal(qualifyStackName("o/p/global", "acme-corp", "cross-region-proxy"), "o/p/global");
+        });
     });
 
     describe("rejects", () => {
