@@ -192,6 +192,8 @@ export class AlbOnEks extends pulumi.ComponentResource {
             enableDeletionProtection: args.deletionProtection,
             tags: { Name: `${name}-alb` },
         }, { parent: this });
+        // The target group and the app's record were named <name>-httpbin up to 0.1.0 (HttpbinOnEks.ts).
+        const formerAppName = `${name}-httpbin`;
         const appTargets = new aws.lb.TargetGroup(`${name}-app`, {
             targetType: "ip",
             protocol: "HTTP",
@@ -199,7 +201,7 @@ export class AlbOnEks extends pulumi.ComponentResource {
             vpcId: args.vpcId,
             deregistrationDelay: 30,
             healthCheck: { path: args.healthCheckPath, matcher: "200", interval: 10, healthyThreshold: 2, unhealthyThreshold: 3 },
-        }, { parent: this });
+        }, { parent: this, aliases: [{ name: formerAppName }] });
         const notFound = { type: "fixed-response", fixedResponse: { contentType: "text/plain", statusCode: "404", messageBody: "unknown host" } };
         const hosts = { hostHeader: { values: hostPatterns(args.domainName, args.cnDomainName) } };
         const forward = { type: "forward", targetGroupArn: appTargets.arn };
@@ -237,7 +239,7 @@ export class AlbOnEks extends pulumi.ComponentResource {
             name: args.appHostName,
             type: "A",
             aliases: [{ name: alb.dnsName, zoneId: alb.zoneId, evaluateTargetHealth: true }],
-        }, { parent: this });
+        }, { parent: this, aliases: [{ name: formerAppName }] });
 
         // NLB-1 may register the ALB only once it has a listener on the target group's port, and must
         // deregister it before the listeners go: the ARN the component hands out carries them as dependencies.

@@ -3,6 +3,7 @@
 // Mocks are process-global, so this is the one module that installs them.
 import * as pulumi from "@pulumi/pulumi";
 import { dnsSuffix, partitionOf } from "../core/partition";
+import { makeUrn } from "./urns";
 
 export interface DeclaredResource {
     readonly urn: string;
@@ -17,11 +18,25 @@ export interface DeclaredResource {
     /** The deleteBeforeReplace option, and the names of the aliases option (earlier names of this resource). */
     readonly deleteBeforeReplace?: boolean;
     readonly aliasNames?: readonly string[];
+    /** The aliases option as the SDK sends it to the engine (offline/urns.ts resolves them as the engine does). */
+    readonly aliases?: readonly AliasSpec[];
     /** Per input property, the URNs its value came from (what a policy pack's propertyDependencies holds). */
     readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
     inputs: Record<string, any>;
     /** The placeholder state the mocks answered with (its `arn`, say): what other resources' inputs link to. */
     outputs?: Record<string, any>;
+}
+
+/** One alias as the engine receives it (pulumi/pulumi proto/pulumi/alias.proto): a URN, or a spec whose empty
+ *  fields mean "as the resource's own". */
+export interface AliasSpec {
+    readonly urn?: string;
+    readonly name?: string;
+    readonly type?: string;
+    readonly stack?: string;
+    readonly project?: string;
+    readonly parentUrn?: string;
+    readonly noParent?: boolean;
 }
 
 /** A data-source lookup (invoke) the program made, with its inputs. */
@@ -108,6 +123,21 @@ function fakeCall(token: string, inputs: Record<string, any>, world: MockWorld):
     }
 }
 
+interface AliasMessage {
+    getUrn(): string;
+    getSpec(): { getName(): string; getType(): string; getStack(): string; getProject(): string; getParenturn(): string; getNoparent(): boolean } | undefined;
+}
+
+function aliasSpec(alias: AliasMessage): AliasSpec {
+    const spec = alias.getSpec();
+    if (spec === undefined) return { urn: alias.getUrn() };
+    const text = (value: string) => (value === "" ? undefined : value);
+    return {
+        name: text(spec.getName()), type: text(spec.getType()), stack: text(spec.getStack()), project: text(spec.getProject()),
+        parentUrn: text(spec.getParenturn()), noParent: spec.getNoparent() || undefined,
+    };
+}
+
 /**
  * Installs the mocks for one run of the program (stack name, region, referenced outputs) and returns
  * the lists that fill with every resource declared, components included, with its parent's URN, and
@@ -138,7 +168,7 @@ export async function installMocks(project: string, stack: string, world: MockWo
     type Request = {
         getParent(): string; getType(): string; getName(): string; getCustom?(): boolean; getDependenciesList?(): string[];
         getIgnorechangesList?(): string[]; getDeletebeforereplace?(): boolean;
-        getAliasesList?(): Array<{ getSpec?(): { getName(): string } | undefined }>;
+        getAliasesList?(): AliasMessage[];
         getPropertydependenciesMap?(): { forEach(each: (deps: { getUrnsList(): string[] }, key: string) => void): void };
     };
     type Handler = (req: Request, cb: unknown) => Promise<void>;
@@ -147,22 +177,31 @@ export async function installMocks(project: string, stack: string, world: MockWo
         readResource: Handler;
         newUrn(parent: string, type: string, name: string): string;
     };
+    // The mock monitor names a child after its parent's last type only (runtime/mocks.js newUrn); the engine
+    // prefixes the parent's whole qualified type (step_generator.go generateURN), which differs from two levels
+    // of components down. Every URN recorded here is the engine's: the mock's are translated on the way in.
+    const engineUrns = new Map<string, string>();
+    const engineUrn = (mockUrn: string) => engineUrns.get(mockUrn) ?? mockUrn;
     for (const method of ["registerResource", "readResource"] as const) {
         const original = monitor[method].bind(monitor);
         monitor[method] = (req, cb) => {
-            const parent = req.getParent();
+            const parent = req.getParent() ? engineUrn(req.getParent()) : undefined;
+            const urn = makeUrn(stack, project, parent, req.getType(), req.getName());
+            engineUrns.set(monitor.newUrn(req.getParent(), req.getType(), req.getName()), urn);
             const propertyDependencies: Record<string, string[]> = {};
-            req.getPropertydependenciesMap?.().forEach((deps, key) => { propertyDependencies[key] = deps.getUrnsList(); });
+            req.getPropertydependenciesMap?.().forEach((deps, key) => { propertyDependencies[key] = deps.getUrnsList().map(engineUrn); });
             declared.push({
-                urn: monitor.newUrn(parent, req.getType(), req.getName()),
+                urn,
                 type: req.getType(),
                 name: req.getName(),
-                parent: parent || undefined,
+                parent,
                 custom: req.getCustom ? req.getCustom() : true,
-                dependencies: req.getDependenciesList ? req.getDependenciesList() : [],
+                dependencies: (req.getDependenciesList ? req.getDependenciesList() : []).map(engineUrn),
                 ignoreChanges: req.getIgnorechangesList ? req.getIgnorechangesList() : [],
                 deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
-                aliasNames: (req.getAliasesList?.() ?? []).map(alias => alias.getSpec?.()?.getName() ?? "").filter(n => n !== ""),
+                aliasNames: (req.getAliasesList?.() ?? []).map(alias => alias.getSpec()?.getName() ?? "").filter(n => n !== ""),
+                aliases: (req.getAliasesList?.() ?? []).map(aliasSpec).map(alias =>
+                    (alias.parentUrn === undefined ? alias : { ...alias, parentUrn: engineUrn(alias.parentUrn) })),
                 propertyDependencies,
                 inputs: {},
             });

@@ -4,8 +4,7 @@
 import { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { policies } from "../policy/policies";
 import { DeclaredResource } from "./mocks";
-import { UNDECRYPTED_SECRET } from "../config/reader";
-import { OFFLINE_CERTIFICATE } from "./certificate";
+import { CLOUDFRONT_IN_CHINA } from "./certificate";
 import { RunOptions, readStackConfig, runStack } from "./run";
 
 export interface Violation {
@@ -100,13 +99,8 @@ export const SCENARIOS: readonly Scenario[] = [
     },
     {
         label: "china in cn-northwest-1 (aws-cn), CloudFront on", stack: "china", options: {
-            overrides: {
-                "cross-region-proxy:cloudfrontEnabled": "true",
-                "cross-region-proxy:cloudfrontCertificateBody": OFFLINE_CERTIFICATE,
-                "cross-region-proxy:cloudfrontCertificateChain": OFFLINE_CERTIFICATE,
-                "cross-region-proxy:cloudfrontPrivateKey": UNDECRYPTED_SECRET,
-            },
-            secretKeys: ["cross-region-proxy:cloudfrontPrivateKey"],
+            overrides: CLOUDFRONT_IN_CHINA.overrides,
+            secretKeys: [...CLOUDFRONT_IN_CHINA.secretKeys],
             stackOutputs: { nlbPublicIps: ["198.51.100.7", "203.0.113.10"], nlbIdleTimeoutSeconds: 350, nlbListenerPorts: [80, 443] },
         },
     },

@@ -1,9 +1,8 @@
-// The `global` stack: the platform (EKS, Load Balancer Controller, ALB), the application on it (httpbin),
-// and NLB-1 with Elastic IPs in front of the ALB.
+// The `global` stack: HttpbinOnEks (the platform: EKS, Load Balancer Controller, ALB; and the application on
+// it, httpbin) and NLB-1 with Elastic IPs in front of the ALB (NlbFrontingAlb).
 import * as pulumi from "@pulumi/pulumi";
 import { GlobalConfig } from "../config/global";
-import { AlbOnEks } from "../components/AlbOnEks";
-import { HEALTH_CHECK_PATH, HTTPBIN_PORT, Httpbin } from "../components/Httpbin";
+import { HttpbinOnEks } from "../components/HttpbinOnEks";
 import { Network } from "../components/Network";
 import { NlbFrontingAlb } from "../components/NlbFrontingAlb";
 import { hostedZoneId } from "./zone";
@@ -37,7 +36,7 @@ export function globalStack(config: GlobalConfig): GlobalOutputs {
         });
     const zoneId = hostedZoneId(config.domainName, config.hostedZoneId);
 
-    const platform = new AlbOnEks("httpbin", {
+    const service = new HttpbinOnEks("httpbin", {
         vpcId: network.vpcId,
         publicSubnetIds: network.publicSubnetIds,
         privateSubnetIds: network.privateSubnetIds,
@@ -55,27 +54,18 @@ export function globalStack(config: GlobalConfig): GlobalOutputs {
         cnZoneId: config.cnCertificateArn === undefined ? hostedZoneId(config.cnDomainName, config.cnHostedZoneId) : undefined,
         cnCertificateArn: config.cnCertificateArn,
         lbControllerChartVersion: config.lbControllerChartVersion,
-        appPort: HTTPBIN_PORT,
-        healthCheckPath: HEALTH_CHECK_PATH,
-        appHostName: `httpbin.${config.domainName}`,
-        deletionProtection: config.deletionProtection,
-    });
-    new Httpbin("httpbin", {
-        provider: platform.provider,
-        controller: platform.controller,
-        targetGroupArn: platform.targetGroupArn,
-        albSecurityGroupId: platform.albSecurityGroupId,
         image: config.httpbinImage,
         replicas: config.httpbinReplicas,
+        deletionProtection: config.deletionProtection,
     });
 
     const nlb = new NlbFrontingAlb("nlb1", {
         vpcId: network.vpcId,
         subnetIds: network.publicSubnetIds,
-        albArn: platform.albArn,
+        albArn: service.albArn,
         ports: config.listenerPorts,
         idleTimeoutSeconds: config.nlbIdleTimeoutSeconds,
-        healthCheckPath: HEALTH_CHECK_PATH,
+        healthCheckPath: service.healthCheckPath,
         zoneId,
         recordName: `nlbtoalb.${config.domainName}`,
         alarmTopicArn: config.alarmTopicArn,
@@ -85,9 +75,9 @@ export function globalStack(config: GlobalConfig): GlobalOutputs {
     return {
         nlbPublicIps: nlb.publicIps,
         nlbDnsName: nlb.dnsName,
-        albDnsName: platform.albDnsName,
-        albArn: platform.albArn,
-        httpbinUrl: platform.appUrl,
+        albDnsName: service.albDnsName,
+        albArn: service.albArn,
+        httpbinUrl: service.appUrl,
         nlbUrl: nlb.url,
         nlbIdleTimeoutSeconds: pulumi.output(config.nlbIdleTimeoutSeconds),
         nlbListenerPorts: pulumi.output([...config.listenerPorts].sort((a, b) => a - b)),
