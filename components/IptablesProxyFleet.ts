@@ -154,7 +154,14 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
             enableCrossZoneLoadBalancing: true,
             enableDeletionProtection: args.deletionProtection,
             tags: { Name: `${name}-nlb` },
-        }, { parent: this });
+        }, {
+            parent: this,
+            // A subnet removed replaces an NLB (terraform-provider-aws customizeDiffLoadBalancerNLB), and the new
+            // one's listeners cannot forward to target groups the old one's still use (a target group belongs to
+            // one load balancer: CreateListener fails with TargetGroupAssociationLimit): delete first. The stack
+            // refuses such a change while deletion protection is on (config/loadBalancers.ts).
+            deleteBeforeReplace: true,
+        });
         const targetGroups = args.ports.map(port => {
             // A TCP check on the listener port is DNATed like traffic: it only passes when the proxy
             // forwards and NLB-1 answers, so a proxy that cannot reach NLB-1 leaves the rotation.

@@ -56,7 +56,14 @@ export class NlbFrontingAlb extends pulumi.ComponentResource {
             enableCrossZoneLoadBalancing: true,
             enableDeletionProtection: args.deletionProtection,
             tags: { Name: name },
-        }, { parent: this });
+        }, {
+            parent: this,
+            // A subnet removed or changed replaces an NLB (terraform-provider-aws customizeDiffLoadBalancerNLB), and
+            // the new one needs the same Elastic IPs, which the old one holds until it is deleted: delete first.
+            // The addresses, and so the china stack's destinations, survive; NLB-1 is down until the new one is
+            // active. The stack refuses such a change while deletion protection is on (config/loadBalancers.ts).
+            deleteBeforeReplace: true,
+        });
 
         for (const port of args.ports) {
             const targets = new aws.lb.TargetGroup(`${name}-${port}`, {

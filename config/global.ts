@@ -163,3 +163,32 @@ function parseExistingVpc(source: ConfigSource): ExistingVpc | undefined {
     }
     return { vpcId: value.vpcId, publicSubnetIds: value.publicSubnetIds as string[], privateSubnetIds: value.privateSubnetIds as string[] };
 }
+
+/** An existing subnet as EC2 describes it. */
+export interface SubnetZone {
+    readonly id: string;
+    readonly availabilityZone: string;
+}
+
+/**
+ * The zones existingVpc's subnets are in, as EC2 reports them: NLB-1 and the ALB take one subnet per zone
+ * ("You can specify only one subnet per Availability Zone", ELBv2 API CreateLoadBalancer, Subnets), the ALB
+ * at least two zones, and EKS wants its subnets in at least two zones (EKS user guide, "VPC and subnet
+ * requirements").
+ */
+export function requireSubnetZones(publicSubnets: readonly SubnetZone[], privateSubnets: readonly SubnetZone[]): void {
+    const key = qualified("existingVpc");
+    const byZone = new Map<string, string[]>();
+    for (const subnet of publicSubnets) byZone.set(subnet.availabilityZone, [...byZone.get(subnet.availabilityZone) ?? [], subnet.id]);
+    const shared = [...byZone].find(([, ids]) => ids.length > 1);
+    if (shared !== undefined) {
+        throw new InvalidValueError(key, `publicSubnetIds ${shared[1].join(" and ")} are both in ${shared[0]}: the load balancers take one subnet per availability zone; list one public subnet per zone`);
+    }
+    if (byZone.size < 2) {
+        throw new InvalidValueError(key, `publicSubnetIds are all in ${[...byZone.keys()].join(", ")}: list public subnets in at least 2 availability zones`);
+    }
+    const privateZones = new Set(privateSubnets.map(s => s.availabilityZone));
+    if (privateZones.size < 2) {
+        throw new InvalidValueError(key, `privateSubnetIds are all in ${[...privateZones].join(", ")}: EKS needs its subnets in at least 2 availability zones`);
+    }
+}

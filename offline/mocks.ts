@@ -51,6 +51,9 @@ export interface MockWorld {
     readonly stackOutputs?: Record<string, unknown>;
     /** The Pulumi organization the stack runs in (a DIY backend's is the constant `organization`). */
     readonly organization?: string;
+    /** Availability zones of existing subnets by id (null: no such subnet in that VPC); others answer a zone
+     *  picked from the id's last digit. */
+    readonly subnetZones?: Record<string, string | null>;
 }
 
 const EIP_HOSTS = [100, 9, 55, 7, 33, 201];
@@ -116,6 +119,12 @@ function fakeCall(token: string, inputs: Record<string, any>, world: MockWorld):
             return { names: ["a", "b", "c"].map(z => `${world.region}${z}`), zoneIds: ["az1", "az2", "az3"] };
         case "aws:route53/getZone:getZone":
             return { ...inputs, zoneId: `ZMOCK${String(inputs.name).replace(/[^a-z0-9]/g, "").toUpperCase().slice(0, 16)}` };
+        case "aws:ec2/getSubnet:getSubnet": {
+            // DescribeSubnets filtered by id and VPC, as the lookup asks: the subnet, in that VPC.
+            const zone = world.subnetZones?.[inputs.id];
+            if (zone === null) throw new Error(`no matching EC2 Subnet found (${inputs.id} in ${inputs.vpcId})`);
+            return { ...inputs, availabilityZone: zone ?? `${world.region}${"abc"[parseInt(String(inputs.id).slice(-1), 16) % 3]}`, vpcId: inputs.vpcId };
+        }
         case "aws:ssm/getParameter:getParameter":
             return { ...inputs, value: "ami-0123456789abcdef0", type: "String" };
         default:
@@ -178,8 +187,9 @@ export async function installMocks(project: string, stack: string, world: MockWo
         newUrn(parent: string, type: string, name: string): string;
     };
     // The mock monitor names a child after its parent's last type only (runtime/mocks.js newUrn); the engine
-    // prefixes the parent's whole qualified type (step_generator.go generateURN), which differs from two levels
-    // of components down. Every URN recorded here is the engine's: the mock's are translated on the way in.
+    // prefixes the parent's whole qualified type (pkg/resource/deploy/deployment.go generateURN: "use the full
+    // qualified type"), which differs from two levels of components down. Every URN recorded here is the
+    // engine's: the mock's are translated on the way in.
     const engineUrns = new Map<string, string>();
     const engineUrn = (mockUrn: string) => engineUrns.get(mockUrn) ?? mockUrn;
     for (const method of ["registerResource", "readResource"] as const) {

@@ -29,6 +29,8 @@ export interface RunOptions {
     readonly secretKeys?: string[];
     /** The Pulumi organization (default: `organization`, a DIY backend's). */
     readonly organization?: string;
+    /** Availability zones of existing subnets, by id (MockWorld.subnetZones). */
+    readonly subnetZones?: Record<string, string | null>;
     /** A stack file other than Pulumi.<stack>.yaml (a test fixture). */
     readonly stackFile?: string;
 }
@@ -50,7 +52,7 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
     }
     pulumi.runtime.setAllConfig(config, [...file.secretKeys, ...options.secretKeys ?? []]);
     const { declared: resources, invokes } = await installMocks(PROJECT, stack, {
-        region: config["aws:region"] ?? "", stackOutputs: options.stackOutputs, organization: options.organization,
+        region: config["aws:region"] ?? "", stackOutputs: options.stackOutputs, organization: options.organization, subnetZones: options.subnetZones,
     });
     // A failure inside the program (an apply that throws while a resource is being registered) surfaces
     // as an unhandled rejection; the engine would fail the update, so the offline run fails too.

@@ -4,6 +4,11 @@ import { ChinaConfig, GlobalStackInputs, parseGlobalStackOutputs, qualifyStackNa
 import { CloudfrontEdge } from "../components/CloudfrontEdge";
 import { IptablesProxyFleet } from "../components/IptablesProxyFleet";
 import { Network } from "../components/Network";
+import { subnetLayout } from "../components/subnets";
+import { requireReplaceable } from "../config/loadBalancers";
+import { qualified } from "../config/reader";
+import { InvalidValueError } from "../core/validate";
+import { previousOutputs, thisStack } from "./previous";
 import { hostedZoneId } from "./zone";
 
 export interface ChinaOutputs {
@@ -15,6 +20,8 @@ export interface ChinaOutputs {
     edgeUrl: pulumi.Output<string | null>;
     /** The AMI the proxies run: pin it as proxyAmiId, so that a new Amazon Linux release is a deliberate change. */
     proxyAmiId: pulumi.Output<string | undefined>;
+    /** NLB-2's subnets (CIDR blocks): the next update refuses to replace a protected NLB-2. */
+    proxyNlbSubnets: pulumi.Output<string[]>;
 }
 
 /**
@@ -23,6 +30,9 @@ export interface ChinaOutputs {
  */
 export async function readGlobalStack(name: string, config: ChinaConfig): Promise<GlobalStackInputs> {
     const globalStack = qualifyStackName(name, pulumi.getOrganization(), pulumi.getProject());
+    if (globalStack === thisStack()) {
+        throw new InvalidValueError(qualified("globalStack"), `names this stack (${globalStack}): name the global stack`);
+    }
     const reference = new pulumi.StackReference(globalStack);
     const outputs = Object.fromEntries(await Promise.all(["nlbPublicIps", "nlbIdleTimeoutSeconds", "nlbListenerPorts"]
         .map(async name => [name, await reference.getOutputValue(name)] as const)));
@@ -32,6 +42,10 @@ export async function readGlobalStack(name: string, config: ChinaConfig): Promis
 export async function chinaStack(config: ChinaConfig): Promise<ChinaOutputs> {
     const destinations = "ips" in config.destinations ? config.destinations.ips
         : (await readGlobalStack(config.destinations.globalStack, config)).destinations;
+    // NLB-2's subnets are the public subnets the stack creates, one CIDR block each.
+    const nlbSubnets = subnetLayout(config.vpcCidr, config.availabilityZoneCount).publicCidrs;
+    requireReplaceable("NLB-2", (await previousOutputs(["proxyNlbSubnets"])).proxyNlbSubnets, nlbSubnets, config.deletionProtection,
+        "vpcCidr or availabilityZoneCount");
     const network = new Network("china", {
         cidrBlock: config.vpcCidr,
         availabilityZoneCount: config.availabilityZoneCount,
@@ -74,5 +88,6 @@ export async function chinaStack(config: ChinaConfig): Promise<ChinaOutputs> {
         cloudfrontDomainName: edge ? edge.domainName : pulumi.output(null),
         edgeUrl: edge ? edge.url : pulumi.output(null),
         proxyAmiId: fleet.amiId,
+        proxyNlbSubnets: pulumi.output(nlbSubnets),
     };
 }

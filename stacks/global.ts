@@ -1,10 +1,16 @@
 // The `global` stack: HttpbinOnEks (the platform: EKS, Load Balancer Controller, ALB; and the application on
 // it, httpbin) and NLB-1 with Elastic IPs in front of the ALB (NlbFrontingAlb).
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { GlobalConfig } from "../config/global";
+import { subnetLayout } from "../components/subnets";
+import { InvalidValueError } from "../core/validate";
+import { ExistingVpc, GlobalConfig, requireSubnetZones } from "../config/global";
+import { requireReplaceable } from "../config/loadBalancers";
+import { qualified } from "../config/reader";
 import { HttpbinOnEks } from "../components/HttpbinOnEks";
 import { Network } from "../components/Network";
 import { NlbFrontingAlb } from "../components/NlbFrontingAlb";
+import { previousOutputs } from "./previous";
 import { hostedZoneId } from "./zone";
 
 export interface GlobalOutputs {
@@ -18,9 +24,34 @@ export interface GlobalOutputs {
     nlbIdleTimeoutSeconds: pulumi.Output<number>;
     /** NLB-1's listener ports, sorted: the china stack's proxyListenerPorts must be among them. */
     nlbListenerPorts: pulumi.Output<number[]>;
+    /** NLB-1's subnets (ids, or CIDR blocks of created ones): the next update refuses to replace a protected NLB-1. */
+    nlbSubnets: pulumi.Output<string[]>;
 }
 
-export function globalStack(config: GlobalConfig): GlobalOutputs {
+/** The subnets NLB-1 maps, as known before anything exists: existingVpc's ids, or the CIDR blocks of the
+ *  public subnets the stack creates (a new block is a new subnet). */
+export function nlbSubnetKeys(config: GlobalConfig): string[] {
+    return config.existingVpc?.publicSubnetIds ?? subnetLayout(config.vpcCidr, config.availabilityZoneCount).publicCidrs;
+}
+
+/** existingVpc's subnets as EC2 has them, checked before anything is declared: in that VPC, one public subnet
+ *  per zone, private subnets in two zones or more. */
+async function checkExistingVpc(vpc: ExistingVpc): Promise<void> {
+    const describe = (ids: readonly string[]) => Promise.all(ids.map(id =>
+        // Filtered by the VPC too: a subnet of another VPC is not found.
+        aws.ec2.getSubnet({ id, vpcId: vpc.vpcId }).then(s => ({ id, availabilityZone: s.availabilityZone }), () => {
+            throw new InvalidValueError(qualified("existingVpc"), `${id} is not a subnet of ${vpc.vpcId} in this region (EC2 DescribeSubnets finds none): check the ids`);
+        })));
+    requireSubnetZones(await describe(vpc.publicSubnetIds), await describe(vpc.privateSubnetIds));
+}
+
+export async function globalStack(config: GlobalConfig): Promise<GlobalOutputs> {
+    if (config.existingVpc !== undefined) await checkExistingVpc(config.existingVpc);
+    const nlbSubnets = nlbSubnetKeys(config);
+    const previous = await previousOutputs(["nlbSubnets"]);
+    requireReplaceable("NLB-1", previous.nlbSubnets, nlbSubnets, config.deletionProtection,
+        config.existingVpc !== undefined ? "existingVpc.publicSubnetIds" : "vpcCidr or availabilityZoneCount");
+
     const network = config.existingVpc !== undefined
         ? {
             vpcId: pulumi.output(config.existingVpc.vpcId),
@@ -81,5 +112,6 @@ export function globalStack(config: GlobalConfig): GlobalOutputs {
         nlbUrl: nlb.url,
         nlbIdleTimeoutSeconds: pulumi.output(config.nlbIdleTimeoutSeconds),
         nlbListenerPorts: pulumi.output([...config.listenerPorts].sort((a, b) => a - b)),
+        nlbSubnets: pulumi.output(nlbSubnets),
     };
 }

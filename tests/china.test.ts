@@ -50,8 +50,9 @@ for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"]
         });
 
         it("reads NLB-1's addresses from the global stack named in the config", () => {
-            const reference = one(resources, "pulumi:pulumi:StackReference");
-            assert.equal(reference.name, GLOBAL_STACK, "globalStack: global, in the organization and project of this stack");
+            const references = ofType(resources, "pulumi:pulumi:StackReference").map(r => r.name).sort();
+            assert.deepEqual(references, ["organization/cross-region-proxy/china", GLOBAL_STACK],
+                "globalStack: global, in the organization and project of this stack; and this stack's last outputs");
             assert.deepEqual(run.outputs.destinationIps, NLB1);
         });
 
@@ -193,7 +194,8 @@ describe("china stack alarms (mocked)", () => {
 describe("china stack destinations (mocked)", () => {
     it("uses destinationIps instead of the global stack when given", async () => {
         const run = await runStack("china", { overrides: { "cross-region-proxy:destinationIps": "[\"192.0.2.1\",\"192.0.2.2\"]" } });
-        assert.equal(ofType(run.resources, "pulumi:pulumi:StackReference").length, 0);
+        assert.deepEqual(ofType(run.resources, "pulumi:pulumi:StackReference").map(r => r.name), ["organization/cross-region-proxy/china"],
+            "no reference to a global stack, only to this stack's last outputs");
         assert.deepEqual(run.outputs.destinationIps, ["192.0.2.1", "192.0.2.2"]);
         assert.equal(userData(run.resources), renderArtifact("user-data", { destinations: ["192.0.2.1", "192.0.2.2"], ports: [80, 443] }));
     });
@@ -231,11 +233,29 @@ describe("china stack destinations (mocked)", () => {
 
     it("references the global stack in the organization it is deployed in (Pulumi Cloud), and a fully qualified one as written", async () => {
         const inCloud = await runStack("china", { stackOutputs: GLOBAL_OUTPUTS, organization: "acme-corp" });
-        assert.equal(one(inCloud.resources, "pulumi:pulumi:StackReference").name, "acme-corp/cross-region-proxy/global");
+        assert.ok(inCloud.resources.some(r => r.type === "pulumi:pulumi:StackReference" && r.name === "acme-corp/cross-region-proxy/global"));
         const elsewhere = await runStack("china", {
             stackOutputs: GLOBAL_OUTPUTS, organization: "acme-corp", overrides: { "cross-region-proxy:globalStack": "platform-team/cross-region-proxy/prod-global" },
         });
-        assert.equal(one(elsewhere.resources, "pulumi:pulumi:StackReference").name, "platform-team/cross-region-proxy/prod-global");
+        assert.ok(elsewhere.resources.some(r => r.type === "pulumi:pulumi:StackReference" && r.name === "platform-team/cross-region-proxy/prod-global"));
+    });
+
+    it("refuses to replace a protected NLB-2 (a subnet gone since the last update), naming the key, before any resource", async () => {
+        const lastUpdate = { ...GLOBAL_OUTPUTS, proxyNlbSubnets: ["10.20.0.0/20", "10.20.16.0/20", "10.20.32.0/20"] };
+        const error = await runStack("china", { stackOutputs: lastUpdate }).then(() => assert.fail("the run must fail"), (err: unknown) => err);
+        assert.ok(error instanceof OfflineRunError, String(error));
+        assert.match(error.message, /^cross-region-proxy:deletionProtection: the change of vpcCidr or availabilityZoneCount removes 10\.20\.32\.0\/20 from NLB-2's subnets/);
+        assert.deepEqual(error.resources.filter(r => r.type.startsWith("aws:")).map(r => r.type), []);
+        const run = await runStack("china", { stackOutputs: lastUpdate, overrides: { "cross-region-proxy:deletionProtection": "false" } });
+        assert.equal(one(run.resources, "aws:lb/loadBalancer:LoadBalancer", "proxy-nlb").deleteBeforeReplace, true,
+            "delete first: the target groups belong to one load balancer at a time");
+        assert.deepEqual(run.outputs.proxyNlbSubnets, ["10.20.0.0/20", "10.20.16.0/20"]);
+    });
+
+    it("refuses a globalStack that names this stack", async () => {
+        const error = await runStack("china", { stackOutputs: GLOBAL_OUTPUTS, overrides: { "cross-region-proxy:globalStack": "china" } })
+            .then(() => assert.fail("the run must fail"), (err: unknown) => err as Error);
+        assert.match(error.message, /^cross-region-proxy:globalStack: names this stack \(organization\/cross-region-proxy\/china\)/);
     });
 
     it("accepts proxy listener ports that are a subset of NLB-1's", async () => {

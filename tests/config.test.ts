@@ -5,7 +5,8 @@ import { readStackConfig } from "../offline/run";
 import * as pulumi from "@pulumi/pulumi";
 import { parseRole } from "../config";
 import { CHINA_KEYS, ChinaConfig, parseChinaConfig, qualifyStackName } from "../config/china";
-import { GLOBAL_KEYS, GlobalConfig, parseGlobalConfig } from "../config/global";
+import { requireReplaceable, subnetsRemoved } from "../config/loadBalancers";
+import { GLOBAL_KEYS, GlobalConfig, parseGlobalConfig, requireSubnetZones } from "../config/global";
 import { NAMESPACE, UNDECRYPTED_SECRET, objectConfigSource } from "../config/reader";
 import { escapeRegExp, rejects } from "./assertions";
 import { CERT, KEY, OTHER_CERT, OTHER_KEY } from "./certificates";
@@ -593,4 +594,33 @@ describe("alarmTopicArn (both stacks)", () => {
         it(`rejects ${bad}`, () => rejects(() => parseGlobal({ alarmTopicArn: bad }), q("alarmTopicArn"),
             /expected an SNS topic ARN such as arn:aws:sns:us-east-2:123456789012:alarms \(the stack's partition and region\)/));
     }
+});
+
+describe("existingVpc zones (requireSubnetZones)", () => {
+    const at = (zones: string[], prefix: string) => zones.map((availabilityZone, i) => ({ id: `subnet-${prefix}${i}`, availabilityZone }));
+    it("takes one public subnet per zone in 2+ zones and private subnets in 2+ zones", () => {
+        requireSubnetZones(at(["a", "b", "c"], "p"), at(["a", "a", "b"], "q"));
+    });
+    it("refuses two public subnets in one zone, naming both", () =>
+        rejects(() => requireSubnetZones(at(["a", "b", "a"], "p"), at(["a", "b"], "q")), q("existingVpc"), /subnet-p0 and subnet-p2 are both in a/));
+    it("refuses public subnets in one zone only", () =>
+        rejects(() => requireSubnetZones(at(["a"], "p"), at(["a", "b"], "q")), q("existingVpc"), /publicSubnetIds are all in a: list public subnets in at least 2/));
+    it("refuses private subnets in one zone only", () =>
+        rejects(() => requireSubnetZones(at(["a", "b"], "p"), at(["b", "b"], "q")), q("existingVpc"), /privateSubnetIds are all in b: EKS/));
+});
+
+describe("load balancer replacement (subnetsRemoved, requireReplaceable)", () => {
+    it("adding subnets is no replacement; removing or changing one is", () => {
+        assert.deepEqual(subnetsRemoved(["a", "b"], ["a", "b", "c"]), []);
+        assert.deepEqual(subnetsRemoved(["a", "b"], ["b", "a"]), []);
+        assert.deepEqual(subnetsRemoved(["a", "b", "c"], ["a", "b"]), ["c"]);
+        assert.deepEqual(subnetsRemoved(["a", "b"], ["a", "x"]), ["b"]);
+    });
+    it("refuses a replacement under deletion protection only, and only with a previous update to compare", () => {
+        rejects(() => requireReplaceable("NLB-1", ["a", "b"], ["a"], true, "availabilityZoneCount"), q("deletionProtection"),
+            /the change of availabilityZoneCount removes b from NLB-1's subnets, which replaces NLB-1/);
+        requireReplaceable("NLB-1", ["a", "b"], ["a"], false, "availabilityZoneCount");
+        requireReplaceable("NLB-1", undefined, ["a"], true, "availabilityZoneCount");
+        requireReplaceable("NLB-1", ["a"], ["a", "b"], true, "availabilityZoneCount");
+    });
 });

@@ -1,7 +1,7 @@
 // The global stack, run for real under the offline mocks with the values of Pulumi.global.yaml.
 import * as assert from "node:assert/strict";
 import { DeclaredResource } from "../offline/mocks";
-import { OfflineRun, runStack } from "../offline/run";
+import { OfflineRun, OfflineRunError, runStack } from "../offline/run";
 import { one, ofType, strings } from "./stackHelpers";
 
 const CN_HTTPBIN = "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/go-httpbin:v2.18.3";
@@ -15,7 +15,7 @@ describe("global stack (Pulumi.global.yaml, mocked)", () => {
     });
 
     it("exports exactly the outputs the china stack and users rely on", () => {
-        assert.deepEqual(Object.keys(run.outputs).sort(), ["albArn", "albDnsName", "httpbinUrl", "nlbDnsName", "nlbIdleTimeoutSeconds", "nlbListenerPorts", "nlbPublicIps", "nlbUrl"]);
+        assert.deepEqual(Object.keys(run.outputs).sort(), ["albArn", "albDnsName", "httpbinUrl", "nlbDnsName", "nlbIdleTimeoutSeconds", "nlbListenerPorts", "nlbPublicIps", "nlbSubnets", "nlbUrl"]);
         assert.equal(run.outputs.nlbIdleTimeoutSeconds, 350, "the china stack reads NLB-1's idle timeout");
         for (const listener of ofType(resources, "aws:lb/listener:Listener").filter(l => l.name.startsWith("nlb1-"))) {
             assert.equal(listener.inputs.tcpIdleTimeoutSeconds, 350, `${listener.name} has the published idle timeout`);
@@ -187,6 +187,65 @@ describe("global stack in a China region (mocked)", () => {
         assert.deepEqual(everything.filter(s => s.includes("arn:aws:")), []);
         const node = one(run.resources, "aws:iam/role:Role", "httpbin-node");
         assert.match(node.inputs.assumeRolePolicy, /ec2\.amazonaws\.com\.cn/);
+    });
+
+    const existing = {
+        vpcId: "vpc-0123456789abcdef0",
+        publicSubnetIds: ["subnet-00000000000000001", "subnet-00000000000000002"],
+        privateSubnetIds: ["subnet-00000000000000004", "subnet-00000000000000005"],
+    };
+    const failure = (options: Parameters<typeof runStack>[1]) => runStack("global", options).then(
+        () => assert.fail("the run must fail"), (err: unknown) => err as OfflineRunError);
+
+    it("looks up existingVpc's subnets in that VPC before anything is declared", async () => {
+        const run = await runStack("global", { overrides: { "cross-region-proxy:existingVpc": JSON.stringify(existing) } });
+        const lookups = run.invokes.filter(i => i.token === "aws:ec2/getSubnet:getSubnet");
+        assert.deepEqual(lookups.map(l => l.inputs).sort((a, b) => a.id.localeCompare(b.id)),
+            [...existing.publicSubnetIds, ...existing.privateSubnetIds].map(id => ({ id, vpcId: existing.vpcId })));
+    });
+
+    for (const [what, zones, gist] of [
+        ["two public subnets in one zone", { "subnet-00000000000000002": "us-east-2b" }, /publicSubnetIds subnet-00000000000000001 and subnet-00000000000000002 are both in us-east-2b: the load balancers take one subnet per availability zone/],
+        ["the private subnets in one zone", { "subnet-00000000000000004": "us-east-2c", "subnet-00000000000000005": "us-east-2c" }, /privateSubnetIds are all in us-east-2c: EKS needs its subnets in at least 2 availability zones/],
+        ["a subnet that is not in the VPC", { "subnet-00000000000000005": null }, /subnet-00000000000000005 is not a subnet of vpc-0123456789abcdef0 in this region/],
+    ] as const) {
+        it(`refuses an existingVpc with ${what}, naming the key, before any resource`, async () => {
+            const error = await failure({ overrides: { "cross-region-proxy:existingVpc": JSON.stringify(existing) }, subnetZones: zones });
+            assert.ok(error instanceof OfflineRunError, String(error));
+            assert.ok(error.message.startsWith("cross-region-proxy:existingVpc: "), error.message);
+            assert.match(error.message, gist);
+            assert.deepEqual(error.resources.filter(r => r.custom && r.type !== "pulumi:pulumi:StackReference").map(r => r.type), []);
+        });
+    }
+
+    it("replaces NLB-1 delete-first, keeping its Elastic IPs (they do not depend on it)", async () => {
+        const run = await runStack("global");
+        const nlb = one(run.resources, "aws:lb/loadBalancer:LoadBalancer", "nlb1");
+        assert.equal(nlb.deleteBeforeReplace, true);
+        const eips = ofType(run.resources, "aws:ec2/eip:Eip").filter(e => e.name.startsWith("nlb1-"));
+        assert.ok(eips.length === 2 && eips.every(e => nlb.dependencies.includes(e.urn) && !e.dependencies.includes(nlb.urn)));
+        assert.deepEqual(run.outputs.nlbSubnets, ["10.0.0.0/20", "10.0.16.0/20"], "the public subnets' blocks, for the next update's check");
+    });
+
+    describe("a subnet change that replaces NLB-1", () => {
+        const lastUpdate = { nlbSubnets: ["10.0.0.0/20", "10.0.16.0/20", "10.0.32.0/20"] };
+        it("is refused while deletion protection is on, naming the key and the way out, before any resource", async () => {
+            const error = await failure({ stackOutputs: lastUpdate });
+            assert.ok(error instanceof OfflineRunError, String(error));
+            assert.match(error.message, /^cross-region-proxy:deletionProtection: the change of vpcCidr or availabilityZoneCount removes 10\.0\.32\.0\/20 from NLB-1's subnets, which replaces NLB-1.*deletionProtection false' and 'pulumi up' first/);
+            assert.deepEqual(error.resources.filter(r => r.custom && r.type !== "pulumi:pulumi:StackReference").map(r => r.type), []);
+        });
+        it("goes ahead with deletion protection off", () =>
+            runStack("global", { stackOutputs: lastUpdate, overrides: { "cross-region-proxy:deletionProtection": "false" } }));
+        it("goes ahead when subnets are only added (no replacement)", () =>
+            runStack("global", { stackOutputs: { nlbSubnets: ["10.0.0.0/20", "10.0.16.0/20"] }, overrides: { "cross-region-proxy:availabilityZoneCount": "3" } }));
+        it("names existingVpc when its public subnets change", async () => {
+            const error = await failure({
+                stackOutputs: { nlbSubnets: ["subnet-00000000000000001", "subnet-00000000000000003"] },
+                overrides: { "cross-region-proxy:existingVpc": JSON.stringify(existing) },
+            });
+            assert.match(error.message, /the change of existingVpc\.publicSubnetIds removes subnet-00000000000000003 from NLB-1's subnets/);
+        });
     });
 
     it("uses an existing VPC instead of creating one", async () => {
