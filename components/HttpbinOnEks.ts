@@ -3,8 +3,8 @@
 // Controller, ALB, certificates), Httpbin the application bound to the ALB's target group. This component
 // owns the wiring between them, so publishing another service means replacing Httpbin here and nothing else.
 //
-// URNs of live stacks: up to 0.1.0 (2026-11-28) every resource below was a direct child of HttpbinOnEks; the
-// next release put AlbOnEks and Httpbin at the stack root. Both components therefore answer to their root
+// URNs of live stacks: in 0.1.0 (2026-11-28) every resource below was a direct child of HttpbinOnEks; 0.2.0
+// (2026-11-29) put AlbOnEks and Httpbin at the stack root. Both components therefore answer to their root
 // URN (alias with the root as parent, whose children follow by the engine's inherited aliases), and each of
 // their children also to its URN directly under this component (formerChildrenOf). tests/urns.test.ts
 // checks both layouts against the recorded URNs of each.

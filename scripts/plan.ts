@@ -13,6 +13,20 @@ import { OfflineRun, readStackConfig, runStack } from "../offline/run";
 const STACKS = ["global", "china"] as const;
 type Stack = typeof STACKS[number];
 
+/** The four components of the design, by stack: the plan names each (or says why one is missing). */
+export const DESIGN_COMPONENTS: Record<Stack, readonly string[]> = {
+    global: ["HttpbinOnEks", "NlbFrontingAlb"],
+    china: ["IptablesProxyFleet", "CloudfrontEdge"],
+};
+
+/** The design's components a run declares, as `Name (resource name)`, or `Name (not declared)`. */
+export function designComponents(run: OfflineRun): string[] {
+    return DESIGN_COMPONENTS[run.stack as Stack].map(component => {
+        const found = run.resources.find(r => r.type === `cross-region-proxy:index:${component}`);
+        return `${component} (${found ? found.name : "not declared"})`;
+    });
+}
+
 /** The files cloud-init writes from gzip (gz+b64), decoded: what the proxy will run, readable in the plan. */
 export function compressedFiles(userData: string): Array<{ path: string; content: string }> {
     const doc = yaml.load(userData) as { write_files?: Array<{ path: string; encoding?: string; content: string }> };
@@ -56,6 +70,12 @@ function shownInputs(resource: DeclaredResource): Record<string, unknown> {
     return Object.fromEntries(keys.filter(k => resource.inputs[k] !== undefined).map(k => [k, JSON.parse(show(resource.inputs[k]))]));
 }
 
+/** What a resource is for, where its type and name do not say it. */
+function purpose(run: OfflineRun, r: DeclaredResource): string {
+    return r.type === "pulumi:pulumi:StackReference" && r.name.endsWith(`/${run.stack}`)
+        ? "   (this stack's outputs of its last update: the subnets its NLB had)" : "";
+}
+
 function printTree(run: OfflineRun, say: (line: string) => void): void {
     const children = new Map<string | undefined, DeclaredResource[]>();
     for (const r of run.resources) {
@@ -65,7 +85,7 @@ function printTree(run: OfflineRun, say: (line: string) => void): void {
     const walk = (parent: string | undefined, depth: number) => {
         for (const r of children.get(parent) ?? []) {
             const indent = "  ".repeat(depth + 1);
-            say(`${indent}+ ${r.type}  ${r.name}`);
+            say(`${indent}+ ${r.type}  ${r.name}${purpose(run, r)}`);
             for (const [key, value] of Object.entries(shownInputs(r))) {
                 say(`${indent}    ${key}: ${show(value)}`);
             }
@@ -192,6 +212,7 @@ async function main(): Promise<void> {
     }
     for (const run of runs) {
         say(`=== stack ${run.stack}: ${run.resources.length} resources (Pulumi.${run.stack}.yaml)`);
+        say(`  components of the design: ${designComponents(run).join(", ")}`);
         printTree(run, say);
         say(`\n  outputs:`);
         for (const [name, value] of Object.entries(run.outputs)) {

@@ -46,9 +46,11 @@ describe("npm run plan", function () {
         const result = plan();
         assert.equal(result.status, 0, result.stderr);
         assert.match(result.stdout, /^OFFLINE PLAN/);
-        for (const component of ["NlbFrontingAlb", "IptablesProxyFleet"]) {
+        for (const component of ["HttpbinOnEks", "NlbFrontingAlb", "IptablesProxyFleet"]) {
             assert.match(result.stdout, new RegExp(`\\+ cross-region-proxy:index:${component} `), component);
         }
+        assert.match(result.stdout, /components of the design: HttpbinOnEks \(httpbin\), NlbFrontingAlb \(nlb1\)\n/);
+        assert.match(result.stdout, /components of the design: IptablesProxyFleet \(proxy\), CloudfrontEdge \(not declared\)\n/);
         assert.match(result.stdout, /CloudfrontEdge: disabled by cloudfrontEnabled=false\. To plan it: --set china\/cross-region-proxy:cloudfrontEnabled=true/);
         assert.match(result.stdout, /# destinations: 203\.0\.113\.\d+( 203\.0\.113\.\d+)+\n/, "the user-data names the global plan's addresses");
         assert.match(result.stdout, /\/usr\/local\/sbin\/cross-region-proxy-forwarding \(gz\+b64 above, decoded here for reading\)/);

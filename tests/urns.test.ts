@@ -110,7 +110,7 @@ describe("global stack aliases (mocked)", () => {
 
     it("would lose the cluster, the ALB and the app of both earlier layouts without the aliases (the check can fail)", () => {
         const unaliased = registered.map(r => ({ ...r, aliases: [] }));
-        for (const name of ["0.1.0", "2026-11-29"]) {
+        for (const name of ["0.1.0", "0.2.0"]) {
             const deleted = migrate(layout(name), unaliased).deleted;
             for (const lost of ["eks:index:Cluster::httpbin-cluster", "aws:lb/loadBalancer:LoadBalancer::httpbin-alb", "kubernetes:apps/v1:Deployment::httpbin-httpbin"]) {
                 assert.ok(deleted.some(u => u.endsWith(lost)), `${name}: ${lost} is deleted without aliases`);
