@@ -116,7 +116,8 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, worl
 function fakeCall(token: string, inputs: Record<string, any>, world: MockWorld): Record<string, any> {
     switch (token) {
         case "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return { names: ["a", "b", "c"].map(z => `${world.region}${z}`), zoneIds: ["az1", "az2", "az3"] };
+            // Six zones, as us-east-1 has: every availabilityZoneCount the config accepts (2-6) can be planned.
+            return { names: [..."abcdef"].map(z => `${world.region}${z}`), zoneIds: [1, 2, 3, 4, 5, 6].map(n => `az${n}`) };
         case "aws:route53/getZone:getZone":
             return { ...inputs, zoneId: `ZMOCK${String(inputs.name).replace(/[^a-z0-9]/g, "").toUpperCase().slice(0, 16)}` };
         case "aws:ec2/getSubnet:getSubnet": {
