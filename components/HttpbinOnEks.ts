@@ -9,36 +9,14 @@
 // their children also to its URN directly under this component (formerChildrenOf). tests/urns.test.ts
 // checks both layouts against the recorded URNs of each.
 import * as pulumi from "@pulumi/pulumi";
-import { Partition } from "../core/partition";
-import { AlbOnEks } from "./AlbOnEks";
+import { AlbOnEks, AlbOnEksArgs } from "./AlbOnEks";
 import { formerChildrenOf } from "./formerChildren";
 import { HEALTH_CHECK_PATH, HTTPBIN_PORT, Httpbin } from "./Httpbin";
 
-export interface HttpbinOnEksArgs {
-    readonly vpcId: pulumi.Input<string>;
-    readonly publicSubnetIds: pulumi.Input<string>[];
-    readonly privateSubnetIds: pulumi.Input<string>[];
-    /** Plain: it names the cluster and is a value of the controller's chart. */
-    readonly clusterName: string;
-    readonly kubernetesVersion: pulumi.Input<string>;
-    readonly nodeInstanceType: pulumi.Input<string>;
-    readonly nodeMinSize: pulumi.Input<number>;
-    readonly nodeDesiredSize: pulumi.Input<number>;
-    readonly nodeMaxSize: pulumi.Input<number>;
-    /** Plain: the controller's image registry follows the region in aws-cn. */
-    readonly region: string;
-    readonly partition: Partition;
-    readonly domainName: string;
-    readonly cnDomainName: string;
-    readonly zoneId: pulumi.Input<string>;
-    /** Zone of cnDomainName in this account; ignored when cnCertificateArn is given. */
-    readonly cnZoneId?: pulumi.Input<string>;
-    readonly cnCertificateArn?: pulumi.Input<string>;
-    readonly lbControllerChartVersion: pulumi.Input<string>;
+/** The platform's settings (AlbOnEks) but what the application decides, and the application's own. */
+export interface HttpbinOnEksArgs extends Omit<AlbOnEksArgs, "appPort" | "healthCheckPath" | "appHostName"> {
     readonly image: pulumi.Input<string>;
     readonly replicas: pulumi.Input<number>;
-    /** AWS refuses to delete the ALB while this is on (the stack's `deletionProtection`). */
-    readonly deletionProtection: boolean;
 }
 
 export class HttpbinOnEks extends pulumi.ComponentResource {
@@ -55,36 +33,20 @@ export class HttpbinOnEks extends pulumi.ComponentResource {
         const moved = (): pulumi.ComponentResourceOptions =>
             ({ parent: this, aliases: [{ parent: pulumi.rootStackResource }], transformations: [formerChildrenOf(this)] });
 
+        const { image, replicas, ...platformArgs } = args;
         const platform = new AlbOnEks(name, {
-            vpcId: args.vpcId,
-            publicSubnetIds: args.publicSubnetIds,
-            privateSubnetIds: args.privateSubnetIds,
-            clusterName: args.clusterName,
-            kubernetesVersion: args.kubernetesVersion,
-            nodeInstanceType: args.nodeInstanceType,
-            nodeMinSize: args.nodeMinSize,
-            nodeDesiredSize: args.nodeDesiredSize,
-            nodeMaxSize: args.nodeMaxSize,
-            region: args.region,
-            partition: args.partition,
-            domainName: args.domainName,
-            cnDomainName: args.cnDomainName,
-            zoneId: args.zoneId,
-            cnZoneId: args.cnZoneId,
-            cnCertificateArn: args.cnCertificateArn,
-            lbControllerChartVersion: args.lbControllerChartVersion,
+            ...platformArgs,
             appPort: HTTPBIN_PORT,
             healthCheckPath: HEALTH_CHECK_PATH,
             appHostName: `httpbin.${args.domainName}`,
-            deletionProtection: args.deletionProtection,
         }, moved());
         new Httpbin(name, {
             provider: platform.provider,
             controller: platform.controller,
             targetGroupArn: platform.targetGroupArn,
             albSecurityGroupId: platform.albSecurityGroupId,
-            image: args.image,
-            replicas: args.replicas,
+            image,
+            replicas,
         }, moved());
 
         this.albArn = platform.albArn;
