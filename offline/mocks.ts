@@ -51,6 +51,8 @@ export interface MockWorld {
     readonly stackOutputs?: Record<string, unknown>;
     /** The Pulumi organization the stack runs in (a DIY backend's is the constant `organization`). */
     readonly organization?: string;
+    /** How many zones the region has (default 6, as us-east-1; most regions have 3). */
+    readonly availabilityZones?: number;
     /** Availability zones of existing subnets by id (null: no such subnet in that VPC); others answer a zone
      *  picked from the id's last digit. */
     readonly subnetZones?: Record<string, string | null>;
@@ -116,8 +118,8 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, worl
 function fakeCall(token: string, inputs: Record<string, any>, world: MockWorld): Record<string, any> {
     switch (token) {
         case "aws:index/getAvailabilityZones:getAvailabilityZones":
-            // Six zones, as us-east-1 has: every availabilityZoneCount the config accepts (2-6) can be planned.
-            return { names: [..."abcdef"].map(z => `${world.region}${z}`), zoneIds: [1, 2, 3, 4, 5, 6].map(n => `az${n}`) };
+            // Six zones by default, as us-east-1 has: every availabilityZoneCount the config accepts (2-6) can be planned.
+            return { names: [..."abcdef"].slice(0, world.availabilityZones ?? 6).map(z => `${world.region}${z}`) };
         case "aws:route53/getZone:getZone":
             return { ...inputs, zoneId: `ZMOCK${String(inputs.name).replace(/[^a-z0-9]/g, "").toUpperCase().slice(0, 16)}` };
         case "aws:ec2/getSubnet:getSubnet": {

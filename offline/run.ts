@@ -29,6 +29,8 @@ export interface RunOptions {
     readonly secretKeys?: string[];
     /** The Pulumi organization (default: `organization`, a DIY backend's). */
     readonly organization?: string;
+    /** How many zones the region has (MockWorld.availabilityZones). */
+    readonly availabilityZones?: number;
     /** Availability zones of existing subnets, by id (MockWorld.subnetZones). */
     readonly subnetZones?: Record<string, string | null>;
     /** A stack file other than Pulumi.<stack>.yaml (a test fixture). */
@@ -53,6 +55,7 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
     pulumi.runtime.setAllConfig(config, [...file.secretKeys, ...options.secretKeys ?? []]);
     const { declared: resources, invokes } = await installMocks(PROJECT, stack, {
         region: config["aws:region"] ?? "", stackOutputs: options.stackOutputs, organization: options.organization, subnetZones: options.subnetZones,
+        availabilityZones: options.availabilityZones,
     });
     // A failure inside the program (an apply that throws while a resource is being registered) surfaces
     // as an unhandled rejection; the engine would fail the update, so the offline run fails too.
@@ -71,8 +74,11 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
         const exported: Record<string, pulumi.Output<unknown>> = await program()
             .then(value => value instanceof Function ? value() : value)
             .catch(err => { onFailure(err); return {}; });
+        // An output that depends on a failed registration never resolves, and a process awaiting only it
+        // would end without a word: stop at the first failure instead.
         for (const [name, output] of Object.entries(exported)) {
-            outputs[name] = await resolve(output).catch(onFailure);
+            outputs[name] = await Promise.race([resolve(output).catch(onFailure), failure]);
+            if (failures.length > 0) break;
         }
         // Resources no output depends on (a PodDisruptionBudget, say) may still be registering: wait for
         // every RPC in flight. The SDK exports this function but marks it internal in its typings.

@@ -248,6 +248,12 @@ describe("global stack in a China region (mocked)", () => {
         });
     });
 
+    it("fails, saying why, when the region has fewer zones than availabilityZoneCount (the error is in an apply)", async () => {
+        const error = await failure({ availabilityZones: 3, overrides: { "cross-region-proxy:availabilityZoneCount": "4" } });
+        assert.ok(error instanceof OfflineRunError, String(error));
+        assert.match(error.message, /availabilityZoneCount: the region has 3 available zones, fewer than the 4 asked for/);
+    });
+
     it("uses an existing VPC instead of creating one", async () => {
         const existingVpc = JSON.stringify({
             vpcId: "vpc-0123456789abcdef0",
