@@ -5,6 +5,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Partition } from "../core/partition";
 import { renderArtifact } from "../proxy/render";
+import { encodeUserData } from "../proxy/userData";
 import { ForwardingSettings } from "../proxy/spec";
 import { unhealthyTargetsAlarm } from "./alarms";
 import { ec2Role } from "./ec2Role";
@@ -138,7 +139,7 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
             }],
             blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 8, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
             monitoring: { enabled: true },
-            userData: this.userData.apply(text => Buffer.from(text).toString("base64")),
+            userData: this.userData.apply(text => encodeUserData(text).toString("base64")),
             updateDefaultVersion: true,
             tagSpecifications: [{ resourceType: "instance", tags: { Name: `${name}-proxy` } }],
         }, {

@@ -4,7 +4,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
-import * as yaml from "js-yaml";
 import { isUsageError, parseFlags } from "../core/cli";
 import { InvalidValueError } from "../core/validate";
 import { DeclaredResource } from "../offline/mocks";
@@ -13,12 +12,6 @@ import { OfflineRun, readStackConfig, runStack } from "../offline/run";
 const STACKS = ["global", "china"] as const;
 type Stack = typeof STACKS[number];
 
-/** The files cloud-init writes from gzip (gz+b64), decoded: what the proxy will run, readable in the plan. */
-export function compressedFiles(userData: string): Array<{ path: string; content: string }> {
-    const doc = yaml.load(userData) as { write_files?: Array<{ path: string; encoding?: string; content: string }> };
-    return (doc.write_files ?? []).filter(f => f.encoding === "gz+b64")
-        .map(f => ({ path: f.path, content: zlib.gunzipSync(Buffer.from(f.content, "base64")).toString("utf8") }));
-}
 
 /** The inputs worth reading in a plan, per resource type; everything else is left out for brevity. */
 const SHOWN: Record<string, string[]> = {
@@ -200,13 +193,9 @@ async function main(): Promise<void> {
         for (const note of notes(run, run.config)) say(`\n  ${note}`);
         if (run.stack === "china") {
             const template = run.resources.find(r => r.type === "aws:ec2/launchTemplate:LaunchTemplate");
-            say(`\n  proxy user-data (fed with the global plan's nlbPublicIps ${show(globalRun.outputs.nlbPublicIps)}):\n`);
-            const userData = Buffer.from(String(template?.inputs.userData ?? ""), "base64").toString("utf8");
-            say(userData.replace(/^/gm, "    "));
-            for (const file of compressedFiles(userData)) {
-                say(`  ${file.path} (gz+b64 above, decoded here for reading):\n`);
-                say(file.content.replace(/^/gm, "    "));
-            }
+            const bytes = Buffer.from(String(template?.inputs.userData ?? ""), "base64");
+            say(`\n  proxy user-data (${bytes.length} bytes gzipped, shown as cloud-init reads it; fed with the global plan's nlbPublicIps ${show(globalRun.outputs.nlbPublicIps)}):\n`);
+            say(zlib.gunzipSync(bytes).toString("utf8").replace(/^/gm, "    "));
         }
         say();
     }
