@@ -1,6 +1,7 @@
 // The `china` stack: the proxy fleet behind NLB-2, forwarding to NLB-1's addresses, and CloudFront.
 import * as pulumi from "@pulumi/pulumi";
-import { ChinaConfig, GlobalStackInputs, parseGlobalStackOutputs, qualifyStackName } from "../config/china";
+import { ChinaConfig, GlobalStackEntry, parseGlobalStacksOutputs, qualifyGlobalStacks } from "../config/china";
+import { Region } from "../proxy/regions";
 import { CloudfrontEdge } from "../components/CloudfrontEdge";
 import { IptablesProxyFleet } from "../components/IptablesProxyFleet";
 import { Network } from "../components/Network";
@@ -8,6 +9,8 @@ import { hostedZoneId } from "./zone";
 
 export interface ChinaOutputs {
     destinationIps: pulumi.Output<string[]>;
+    /** Each region (global stack) the proxies forward to: its addresses, weight, dial and priority. */
+    destinationRegions: pulumi.Output<Region[]>;
     proxyNlbDnsName: pulumi.Output<string>;
     proxyUrl: pulumi.Output<string>;
     /** null when CloudFront is disabled. */
@@ -17,21 +20,29 @@ export interface ChinaOutputs {
     proxyAmiId: pulumi.Output<string | undefined>;
 }
 
+/** The region of a fixed destinationIps list (no global stack to name it after). */
+export const DESTINATION_IPS_REGION = "destinationIps";
+
 /**
- * The global stack's outputs this stack builds on, read and checked before anything else is declared:
- * a bad global stack fails the update with nothing half-built (a StackReference is no cloud resource).
+ * The global stacks' outputs this stack builds on, each read through its own StackReference (named by the stack's
+ * qualified name, so a single globalStack keeps its URN) and all checked before anything else is declared: a bad
+ * or mismatched global stack fails the update with nothing half-built (a StackReference is no cloud resource).
  */
-export async function readGlobalStack(name: string, config: ChinaConfig): Promise<GlobalStackInputs> {
-    const globalStack = qualifyStackName(name, pulumi.getOrganization(), pulumi.getProject());
-    const reference = new pulumi.StackReference(globalStack);
-    const outputs = Object.fromEntries(await Promise.all(["nlbPublicIps", "nlbIdleTimeoutSeconds", "nlbListenerPorts"]
-        .map(async name => [name, await reference.getOutputValue(name)] as const)));
-    return parseGlobalStackOutputs(globalStack, outputs, config);
+export async function readGlobalStacks(entries: readonly GlobalStackEntry[], config: ChinaConfig): Promise<Region[]> {
+    const stacks = qualifyGlobalStacks(entries, pulumi.getOrganization(), pulumi.getProject());
+    const read = await Promise.all(stacks.map(async entry => {
+        const reference = new pulumi.StackReference(entry.qualified);
+        const outputs = Object.fromEntries(await Promise.all(["nlbPublicIps", "nlbIdleTimeoutSeconds", "nlbListenerPorts"]
+            .map(async name => [name, await reference.getOutputValue(name)] as const)));
+        return { entry, outputs };
+    }));
+    return parseGlobalStacksOutputs(read, config);
 }
 
 export async function chinaStack(config: ChinaConfig): Promise<ChinaOutputs> {
-    const destinations = "ips" in config.destinations ? config.destinations.ips
-        : (await readGlobalStack(config.destinations.globalStack, config)).destinations;
+    const regions: Region[] = "ips" in config.destinations
+        ? [{ name: DESTINATION_IPS_REGION, destinations: config.destinations.ips, weight: 100, dial: 100, priority: 1 }]
+        : await readGlobalStacks(config.destinations.globalStacks, config);
     const network = new Network("china", {
         cidrBlock: config.vpcCidr,
         availabilityZoneCount: config.availabilityZoneCount,
@@ -43,7 +54,7 @@ export async function chinaStack(config: ChinaConfig): Promise<ChinaOutputs> {
     const fleet = new IptablesProxyFleet("proxy", {
         vpcId: network.vpcId,
         subnetIds: network.publicSubnetIds,
-        destinations,
+        regions,
         ports: config.listenerPorts,
         forwarding: config.forwarding,
         partition: config.partition,
@@ -68,7 +79,8 @@ export async function chinaStack(config: ChinaConfig): Promise<ChinaOutputs> {
     });
 
     return {
-        destinationIps: pulumi.output(destinations),
+        destinationIps: pulumi.output(regions.flatMap(r => r.destinations)),
+        destinationRegions: pulumi.output(regions),
         proxyNlbDnsName: fleet.nlbDnsName,
         proxyUrl: fleet.url,
         cloudfrontDomainName: edge ? edge.domainName : pulumi.output(null),

@@ -58,8 +58,9 @@ for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"]
         });
 
         it("boots every proxy with the rendered script for exactly those addresses", () => {
+            // One region, named after the global stack (its metrics' GlobalStack dimension).
             const expected = renderArtifact("user-data", {
-                destinations: NLB1, ports: [80, 443], establishedTimeoutSeconds: 360,
+                regions: [{ name: GLOBAL_STACK, destinations: NLB1 }], ports: [80, 443], establishedTimeoutSeconds: 360,
             });
             assert.equal(userData(resources), expected);
             for (const ip of NLB1) {
@@ -197,7 +198,7 @@ describe("china stack destinations (mocked)", () => {
         const run = await runStack("china", { overrides: { "cross-region-proxy:destinationIps": "[\"192.0.2.1\",\"192.0.2.2\"]" } });
         assert.equal(ofType(run.resources, "pulumi:pulumi:StackReference").length, 0);
         assert.deepEqual(run.outputs.destinationIps, ["192.0.2.1", "192.0.2.2"]);
-        assert.equal(userData(run.resources), renderArtifact("user-data", { destinations: ["192.0.2.1", "192.0.2.2"], ports: [80, 443] }));
+        assert.equal(userData(run.resources), renderArtifact("user-data", { regions: [{ name: "destinationIps", destinations: ["192.0.2.1", "192.0.2.2"] }], ports: [80, 443] }));
     });
 
     // A bad global stack must leave no half-built china stack: the outputs are checked before anything
