@@ -14,8 +14,10 @@ export const PROBE_INTERVAL_SECONDS = 1;
 /** Seconds a TCP connect may take before the probe counts as failed: under the interval, over a
  *  cross-region round trip (about 0.3 s from China to the global regions). */
 export const PROBE_TIMEOUT_SECONDS = 0.6;
-/** Probes in a row that change a destination's state, both ways: out after 2 failures (<= 2.6 s after it
- *  stops answering), back after 2 answers (<= 2 s); a destination flapping faster never causes a rewrite. */
+/** Probes in a row that change a destination's state, both ways: out after 2 failures, back after 2 answers. A
+ *  destination in rotation that fails a probe is probed again at once, not a second later (HAProxy's `fastinter`
+ *  for a server in transition): out within about 2.5 s of going dark, so a dark region's share moves within 3 s.
+ *  Readmission keeps the interval (back after 2 answers 1 s apart): a destination flapping every second stays out. */
 export const HEALTH_THRESHOLD = 2;
 /** Passes in a row that fail to install the rules before the proxy reports itself unhealthy. */
 export const UNHEALTHY_AFTER_PASSES = 30;
@@ -55,12 +57,13 @@ ${incompleteFileGuard("cross-region-proxy-agent")}
 #   agent.sh          runs until stopped: one pass every CROSS_REGION_PROXY_INTERVAL s (default ${PROBE_INTERVAL_SECONDS})
 #   agent.sh --once   one pass
 # Each pass probes every destination of every region on every listener port at once (TCP connect, ${PROBE_TIMEOUT_SECONDS} s). A
-# destination leaves the rotation after ${HEALTH_THRESHOLD} failed passes in a row and comes back after ${HEALTH_THRESHOLD} answered ones. New
-# connections split by region weight x dial over the regions of the lowest priority with a destination in rotation,
-# evenly within a region; a region with none gives its share to the others. With no region with a weight
-# answering it keeps the configured split over all (fail open, as an NLB and Global Accelerator do). Then it
-# converges the whole owned state, as the forwarding script does, to that rotation: any drift is repaired and
-# logged. Its state and the lock it shares with the script are in CROSS_REGION_PROXY_STATE.
+# destination leaves the rotation after ${HEALTH_THRESHOLD} failed passes in a row (a failure is probed again at once) and
+# comes back after ${HEALTH_THRESHOLD} answered ones. New connections split by region weight x dial over the regions of the
+# lowest priority with a destination in rotation, evenly within a region; a region with none gives its share to
+# the others. With no region with a weight answering it keeps the configured split over all (fail open, as an NLB
+# and Global Accelerator do). Then it converges the whole owned state, as the forwarding script does, to that
+# rotation: any drift is repaired and logged. Its state and the lock it shares with the script are in
+# CROSS_REGION_PROXY_STATE.
 set -uo pipefail
 
 ${renderOwnedState(spec)}
@@ -88,7 +91,7 @@ probe_all() {
 # (weigh), fail_open, and per region region_healthy=(...) and region_percent=(...).
 decide() {
   local d i r total=0 shares=""
-  healthy=() region_healthy=()
+  healthy=() region_healthy=() recheck=no
   for d in "\${destinations[@]}"; do
     if [ "\${answered[$d]}" = "\${up[$d]}" ]; then
       streak[$d]=0
@@ -98,6 +101,9 @@ decide() {
         up[$d]=\${answered[$d]}
         streak[$d]=0
         if [ "\${up[$d]}" = 1 ]; then log "$d answers again: back in rotation"; else log "$d stopped answering: out of rotation"; fi
+      elif [ "\${up[$d]}" = 1 ]; then
+        # In rotation and failing: the next pass starts at once (main), to confirm or clear it sooner.
+        recheck=yes
       fi
     fi
     [ "\${up[$d]}" = 0 ] || healthy+=("$d")
@@ -189,11 +195,13 @@ report_unhealthy() {
 }
 
 # A pass verifies (and repairs) the owned state before the probes, with the decisions it has, so that drift
-# never waits for a slow probe; then once more with the new decisions.
+# never waits for a slow probe (a recheck, right after a pass, skips that); then once more with the new decisions.
 pass() {
-  lock
-  converge "\${rotation[@]}"
-  unlock
+  if [ "$recheck" = no ]; then
+    lock
+    converge "\${rotation[@]}"
+    unlock
+  fi
   probe_all
   decide
   lock
@@ -223,7 +231,7 @@ main() {
   while read -r d v s; do
     [ -z "\${up[$d]+set}" ] || { up[$d]=$v; streak[$d]=$s; }
   done < <(cat "$state/health" 2>/dev/null)
-  fail_open=0 install_failures=0 reported=no next_metrics=$((EPOCHSECONDS + metrics_interval)) group= region= logged_shares=
+  fail_open=0 install_failures=0 reported=no next_metrics=$((EPOCHSECONDS + metrics_interval)) group= region= logged_shares= recheck=no
   healthy=() region_healthy=() region_percent=()
   for d in "\${destinations[@]}"; do [ "\${up[$d]}" = 0 ] || healthy+=("$d"); done
   weigh "\${healthy[@]}" || weigh "\${destinations[@]}"
@@ -237,6 +245,7 @@ main() {
     pass
     elapsed=$((\${EPOCHREALTIME//[!0-9]/} - started))
     rest=$((interval * 1000000 - elapsed))
+    [ "$recheck" = no ] || rest=0
     [ "$rest" -le 0 ] || sleep "$((rest / 1000000)).$(printf '%06d' $((rest % 1000000)))"
   done
 }

@@ -244,11 +244,14 @@ converge() {
   fi
   document "$@" | iptables-restore -w --noflush || { log "iptables-restore failed"; return 1; }
   { printf '%s\\n' "$want"; observed; } >"$record.new" && mv "$record.new" "$record"
-  # A destination that left the rotation (its weight is not part of the comparison: it stays when only that changes).
+  # The destinations that left the rotation (a weight is not part of the comparison: one stays when only that
+  # changes), all at once: a region that goes dark leaves with all its destinations.
+  local left=()
   for d in \${installed_set#* }; do
     d=\${d%%=*}
-    [[ " $want" == *" $d="* ]] || forget "$d"
+    [[ " $want" == *" $d="* ]] || { forget "$d" & left+=($!); }
   done
+  [ \${#left[@]} -eq 0 ] || wait "\${left[@]}"
 }
 `;
 }

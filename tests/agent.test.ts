@@ -11,7 +11,7 @@ import fc from "fast-check";
 import { MAX_DESTINATIONS, MAX_PORTS } from "../core/validate";
 import { which } from "../lab/exec";
 import { functionOf, shellFunctions } from "./shell";
-import { HEALTH_THRESHOLD, METRICS, METRICS_NAMESPACE, renderHealthAgent } from "../proxy/agent";
+import { HEALTH_THRESHOLD, METRICS, METRICS_NAMESPACE, REGION_DIMENSION, REGION_METRICS, renderHealthAgent } from "../proxy/agent";
 import { destinationRules, renderRestoreDocument } from "../proxy/rules";
 import { renderForwardingScript } from "../proxy/script";
 import { forwardingSpec } from "../proxy/spec";
@@ -115,6 +115,44 @@ ${build}printf '%s' "$data"`);
             [METRICS.conntrackUsedPercent, 5], [METRICS.insertFailed, 5], [METRICS.drop, 0], [METRICS.repairs, 3],
         ]);
         for (const d of data) assert.deepEqual(d.Dimensions, [{ Name: "AutoScalingGroupName", Value: "crp-asg" }]);
+    });
+
+    it("sends each region's healthy destinations and share in a call of its own, dimensioned by the region's stack", () => {
+        const regions = [{ name: "org/p/global-use2", destinations: destinations(2) }, { name: "org/p/global-euc1", destinations: ["192.0.2.1"] }];
+        const agent = renderHealthAgent(forwardingSpec({ regions, ports: [80] }));
+        const send = functionOf(agent, "send_metrics");
+        const build = send.slice(send.indexOf("  local r regions="), send.lastIndexOf("  aws_cli cloudwatch"));
+        assert.match(send, new RegExp(`put-metric-data --namespace ${METRICS_NAMESPACE} --metric-data "\\[\\$regions\\]"`));
+        const result = bash(`group=crp-asg; region_names=(${regions.map(r => r.name).join(" ")}); region_healthy=(2 0); region_percent=(100 0)
+${build}printf '[%s]' "$regions"`);
+        assert.equal(result.status, 0, result.stderr);
+        const data = JSON.parse(result.stdout) as Array<{ MetricName: string; Value: number; Unit: string; Dimensions: unknown }>;
+        assert.deepEqual(data.map(d => [d.MetricName, d.Value, d.Unit, d.Dimensions]), regions.flatMap((r, i) => [
+            [REGION_METRICS.healthyDestinations, [2, 0][i], "Count", [{ Name: "AutoScalingGroupName", Value: "crp-asg" }, { Name: REGION_DIMENSION, Value: r.name }]],
+            [REGION_METRICS.sharePercent, [100, 0][i], "Percent", [{ Name: "AutoScalingGroupName", Value: "crp-asg" }, { Name: REGION_DIMENSION, Value: r.name }]],
+        ]));
+    });
+
+    it("probes a destination in rotation that failed once again at once, and one out of rotation at the interval", () => {
+        const agent = renderHealthAgent(forwardingSpec({ destinations: destinations(1), ports: [80] }));
+        const decide = functionOf(agent, "decide");
+        // One failed probe of a destination in rotation: recheck; the second ejects it (no recheck then); answers of
+        // a destination out of rotation: never a recheck (readmission keeps the interval, so flapping stays out).
+        const run = (up: number, answered: number, streak: number) => bash(`destinations=(198.51.100.1); region_of=(0); region_names=(r)
+region_shares=(10000); region_weights=(100); region_priorities=(1); state=$(mktemp -d); fail_open=0 logged_shares=
+declare -A up=([198.51.100.1]=${up}) streak=([198.51.100.1]=${streak}) answered=([198.51.100.1]=${answered})
+log() { :; }
+${shellFunctions(agent).replace(/^(destinations|region_[a-z]+|ports)=\(.*\)$/gm, "")}${decide}decide; echo "$recheck \${up[198.51.100.1]}"; rm -r "$state"`);
+        const outcome = (up: number, answered: number, streak: number) => {
+            const r = run(up, answered, streak);
+            assert.equal(r.status, 0, r.stderr);
+            return r.stdout.trim();
+        };
+        assert.equal(outcome(1, 0, 0), "yes 1", "first failure: probe again at once");
+        assert.equal(outcome(1, 0, 1), "no 0", "second failure: out, no recheck");
+        assert.equal(outcome(0, 1, 0), "no 0", "first answer of a destination out of rotation: wait the interval");
+        assert.equal(outcome(0, 1, 1), "no 1", "second answer: back");
+        assert.match(agent, /^ {4}\[ "\$recheck" = no \] \|\| rest=0$/m, "the main loop skips its sleep after a recheck");
     });
 });
 
