@@ -170,6 +170,9 @@ describe("china stack with several global regions: checks and lifecycle (mocked)
             q("proxyIdleTimeoutSeconds"), new RegExp(`output nlbIdleTimeoutSeconds of stack ${EUC1}`)],
         ["a stack named twice", ["global-use2", `${USE2}`], STACKS, q("globalStacks[1].stack"), /list each global stack once/],
         ["a stack that published nothing", ["global-use2", "global-apne1"], STACKS, `output nlbPublicIps of stack ${ORG}/global-apne1`, /is missing/],
+        ["33 addresses in all (one past the user-data budget)", Array.from({ length: 6 }, (_, k) => `g${k}`),
+            Object.fromEntries(Array.from({ length: 6 }, (_, k) => [`${ORG}/g${k}`, outputs(Array.from({ length: k < 5 ? 6 : 3 }, (_, i) => `203.0.${k}.${i + 1}`))])),
+            q("globalStacks"), /has 33 destinations in all .*at most 32 are supported/],
     ];
     for (const [what, list, stacks, key, gist] of failures) {
         it(`fails on ${what}, naming ${key}, before any AWS resource`, async () => {
