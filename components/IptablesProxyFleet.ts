@@ -4,7 +4,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Partition } from "../core/partition";
+import { Region } from "../proxy/regions";
 import { renderArtifact } from "../proxy/render";
+import { encodeUserData } from "../proxy/userData";
 import { ForwardingSettings } from "../proxy/spec";
 import { unhealthyTargetsAlarm } from "./alarms";
 import { ec2Role } from "./ec2Role";
@@ -15,7 +17,8 @@ export interface IptablesProxyFleetArgs {
     /** Public subnets in at least 2 AZs: the proxies reach NLB-1 through the internet gateway, not a NAT
      *  gateway, whose 55,000-connections-per-destination ceiling would cap the whole fleet. */
     readonly subnetIds: pulumi.Input<string>[];
-    readonly destinations: pulumi.Input<string[]>;
+    /** NLB-1's addresses by region (global stack) with each region's weight, dial and priority. Plain: one alarm per region. */
+    readonly regions: readonly Region[];
     /** Plain: one listener and target group each. */
     readonly ports: number[];
     readonly forwarding: ForwardingSettings;
@@ -59,6 +62,9 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
 
     constructor(name: string, args: IptablesProxyFleetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cross-region-proxy:index:IptablesProxyFleet", name, {}, opts);
+        // Rendered (and checked once more) before anything is declared.
+        this.userData = pulumi.output(renderArtifact("user-data", { regions: args.regions, ports: args.ports, ...args.forwarding },
+            { regions: "globalStacks (regions of the proxies)" }));
         const tcp = (port: number) => ({ protocol: "tcp", fromPort: port, toPort: port });
 
         // NLB-2 has a security group, and the proxies admit that group and nothing else. Client IP
@@ -79,7 +85,7 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
             egress: [
                 ...args.ports.map(port => ({
                     ...tcp(port),
-                    cidrBlocks: pulumi.output(args.destinations).apply(ips => ips.map(ip => `${ip}/32`)),
+                    cidrBlocks: args.regions.flatMap(r => r.destinations).map(ip => `${ip}/32`),
                 })),
                 { ...tcp(443), cidrBlocks: ["0.0.0.0/0"] },
             ],
@@ -119,9 +125,6 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
         // name stays; the alias adopts an unpinned arm64 template, so pinning the AMI it runs rolls nothing.
         const arm64Unpinned = `${name}-proxy-arm64`;
         const templateName = args.amiId === undefined && amiArchitecture(args.instanceType) === "arm64" ? arm64Unpinned : `${name}-proxy`;
-        this.userData = pulumi.output(args.destinations).apply(destinations =>
-            renderArtifact("user-data", { destinations, ports: args.ports, ...args.forwarding },
-                { destinations: "nlbPublicIps (destinations of the proxies)" }));
         const launchTemplate = new aws.ec2.LaunchTemplate(templateName, {
             imageId,
             instanceType: args.instanceType,
@@ -138,7 +141,7 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
             }],
             blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 8, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
             monitoring: { enabled: true },
-            userData: this.userData.apply(text => Buffer.from(text).toString("base64")),
+            userData: this.userData.apply(text => encodeUserData(text).toString("base64")),
             updateDefaultVersion: true,
             tagSpecifications: [{ resourceType: "instance", tags: { Name: `${name}-proxy` } }],
         }, {
@@ -219,7 +222,7 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
         }, { parent: this });
 
         // The agent's metrics, alarms and dashboard, and its right to report its own instance unhealthy.
-        fleetMonitoring(name, { group, alarmTopicArn: args.alarmTopicArn }, this);
+        fleetMonitoring(name, { group, alarmTopicArn: args.alarmTopicArn, regions: args.regions }, this);
 
         if (args.zoneId !== undefined) {
             new aws.route53.Record(`${name}-nlb`, {

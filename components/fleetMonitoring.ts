@@ -5,12 +5,16 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Partition } from "../core/partition";
 import { METRICS, METRICS_NAMESPACE } from "../proxy/agent";
+import { Region } from "../proxy/regions";
+import { regionAlarms, regionWidgets } from "./regionMonitoring";
 
 /** The tag that names a fleet on its Auto Scaling group: the agent's health reports are scoped by it. */
 export const FLEET_TAG = "cross-region-proxy:fleet";
 
 export interface FleetMonitoringArgs {
     readonly group: aws.autoscaling.Group;
+    /** The regions the proxies forward to: an alarm and a line on the region widgets each. */
+    readonly regions: readonly Region[];
     /** SNS topic for the alarms; without it they only show in CloudWatch. */
     readonly alarmTopicArn?: pulumi.Input<string>;
 }
@@ -59,6 +63,8 @@ export interface FleetMonitoring {
         readonly noHealthyDestination: aws.cloudwatch.MetricAlarm;
         readonly conntrackHigh: aws.cloudwatch.MetricAlarm;
         readonly repairs: aws.cloudwatch.MetricAlarm;
+        /** One per region, in the regions' order. */
+        readonly regionsOut: aws.cloudwatch.MetricAlarm[];
     };
     readonly dashboard: aws.cloudwatch.Dashboard;
 }
@@ -96,6 +102,7 @@ export function fleetMonitoring(name: string, args: FleetMonitoringArgs, parent:
             METRICS.conntrackUsedPercent, "Maximum", "GreaterThanThreshold", 80, 2),
         repairs: alarm("repairs", "A proxy found its forwarding rules or sysctls changed and repaired them",
             METRICS.repairs, "Sum", "GreaterThanThreshold", 0, 1),
+        regionsOut: regionAlarms(name, args, parent),
     };
 
     const widget = (title: string, metrics: Array<[string, string]>, y: number, x: number) => ({
@@ -112,6 +119,7 @@ export function fleetMonitoring(name: string, args: FleetMonitoringArgs, parent:
             widget("Conntrack: entries, limit, % used (max over proxies)", [[METRICS.conntrackCount, "Maximum"], [METRICS.conntrackMax, "Maximum"], [METRICS.conntrackUsedPercent, "Maximum"]], 0, 12),
             widget("Conntrack insert_failed and drop (sum)", [[METRICS.insertFailed, "Sum"], [METRICS.drop, "Sum"]], 6, 0),
             widget("Repairs of the owned state (sum)", [[METRICS.repairs, "Sum"]], 6, 12),
+            ...regionWidgets(args.regions, 12),
         ],
     });
     const dashboard = new aws.cloudwatch.Dashboard(`${name}-proxies`, {

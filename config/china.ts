@@ -1,5 +1,6 @@
 // Settings of the `china` stack: where the proxies forward to, how big the fleet is, and the edge.
 import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
+import { MAX_REGIONS, Region, RegionInput, requireRegionControls, requireRegions, requireSomeShare } from "../proxy/regions";
 import { CONNTRACK_MAX_LIMITS, ForwardingSettings, forwardingSettings } from "../proxy/spec";
 import { EdgeCertificate } from "../components/CloudfrontEdge";
 import { Partition, partitionOf, requireRegion } from "../core/partition";
@@ -25,8 +26,8 @@ export interface ChinaConfig {
     /** Whether this stack writes test./abc. in a Route 53 zone of the China account. */
     readonly manageDnsRecords: boolean;
     readonly hostedZoneId?: string;
-    /** Where NLB-1's addresses come from: the global stack's output, or a fixed list. */
-    readonly destinations: { readonly globalStack: string } | { readonly ips: string[] };
+    /** Where NLB-1's addresses come from: the global stacks' outputs (one region each), or a fixed list. */
+    readonly destinations: { readonly globalStacks: GlobalStackEntry[] } | { readonly ips: string[] };
     readonly vpcCidr: string;
     readonly availabilityZoneCount: number;
     readonly proxyRecordName: string;
@@ -51,8 +52,19 @@ export interface ChinaConfig {
     readonly deletionProtection: boolean;
 }
 
+/** One global stack (one region: an NLB-1) the proxies forward to, with its share of new connections. */
+export interface GlobalStackEntry {
+    /** As configured: one of Pulumi's three forms (qualifyStackName resolves it). */
+    readonly stack: string;
+    readonly weight: number;
+    readonly dial: number;
+    readonly priority: number;
+    /** The config key the entry came from, for messages: `cross-region-proxy:globalStack` or `...:globalStacks[i]`. */
+    readonly key: string;
+}
+
 export const CHINA_KEYS = [
-    "role", "cnDomainName", "manageDnsRecords", "hostedZoneId", "globalStack", "destinationIps", "vpcCidr", "availabilityZoneCount",
+    "role", "cnDomainName", "manageDnsRecords", "hostedZoneId", "globalStack", "globalStacks", "destinationIps", "vpcCidr", "availabilityZoneCount",
     "proxyRecordName", "proxyInstanceType", "proxyMinSize", "proxyDesiredSize", "proxyMaxSize", "proxyListenerPorts",
     "proxyIdleTimeoutSeconds", "proxyNatPorts", "proxyConntrackMax", "cloudfrontEnabled", "cloudfrontRecordName",
     "cloudfrontAcmCertificateArn", "cloudfrontIamCertificateId", "cloudfrontCertificateBody", "cloudfrontCertificateChain",
@@ -128,18 +140,75 @@ export function parseChinaConfig(source: ConfigSource, region: string | undefine
 function parseDestinations(source: ConfigSource): ChinaConfig["destinations"] {
     const ips = optionalList(source, "destinationIps");
     const globalStack = optionalString(source, "globalStack");
+    const globalStacks = optionalList(source, "globalStacks");
     if (ips !== undefined) {
         return { ips: requirePublicUnlessAllowed(qualified("destinationIps"), requireDestinations(qualified("destinationIps"), ips),
             optionalBoolean(source, "allowPrivateDestinations", false)) };
     }
+    if (globalStack !== undefined && globalStacks !== undefined) {
+        throw new InvalidValueError(qualified("globalStacks"), "and cross-region-proxy:globalStack are both set: globalStack is a one-region "
+            + "globalStacks (weight 100, dial 100); remove globalStack and list that stack in globalStacks");
+    }
+    if (globalStacks !== undefined) {
+        return { globalStacks: parseGlobalStacks(globalStacks) };
+    }
     if (globalStack === undefined) {
-        throw new InvalidValueError(qualified("globalStack"), "is required (the global stack's name, e.g. global, or <org>/cross-region-proxy/global), unless destinationIps lists NLB-1's addresses");
+        throw new InvalidValueError(qualified("globalStack"), "is required (the global stack's name, e.g. global, or <org>/cross-region-proxy/global), "
+            + "unless globalStacks lists several or destinationIps lists NLB-1's addresses");
     }
-    if (!STACK_NAME.test(globalStack)) {
-        throw new InvalidValueError(qualified("globalStack"), `expected a stack name: global (this organization and project), <org>/global or <org>/<project>/global, got '${printable(globalStack)}'`);
-    }
-    return { globalStack };
+    return { globalStacks: [{ stack: requireStackName(qualified("globalStack"), globalStack), weight: 100, dial: 100, priority: 1, key: qualified("globalStack") }] };
 }
+
+const requireStackName = (key: string, value: unknown): string => {
+    if (typeof value !== "string" || !STACK_NAME.test(value)) {
+        throw new InvalidValueError(key, `expected a stack name: global (this organization and project), <org>/global or <org>/<project>/global, got '${printable(String(value))}'`);
+    }
+    return value;
+};
+
+const ENTRY_FIELDS = ["stack", "weight", "dial", "priority"] as const;
+
+/**
+ * globalStacks as `pulumi config set --path 'cross-region-proxy:globalStacks[0].stack' global-use2` (and a YAML list)
+ * writes it: a list of {stack, weight?, dial?, priority?}, or of stack names alone (weight 100, dial 100 %, priority 1).
+ */
+export function parseGlobalStacks(list: readonly unknown[]): GlobalStackEntry[] {
+    const listKey = qualified("globalStacks");
+    if (list.length === 0 || list.length > MAX_REGIONS) {
+        throw new InvalidValueError(listKey, `has ${list.length} stacks; 1 to ${MAX_REGIONS} global stacks (regions) are supported`);
+    }
+    const entries = list.map((item, i): GlobalStackEntry => {
+        const key = `${listKey}[${i}]`;
+        const entry = typeof item === "string" ? { stack: item } : item;
+        if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
+            throw new InvalidValueError(key, "expected {stack: <name>, weight: 0-255, dial: 0-100, priority: 1-255} (all but stack optional) or a stack name");
+        }
+        const fields = entry as Record<string, unknown>;
+        const unknown = Object.keys(fields).find(f => !(ENTRY_FIELDS as readonly string[]).includes(f));
+        if (unknown !== undefined) {
+            throw new InvalidValueError(`${key}.${printable(unknown)}`, `is not a field of a global stack entry; expected ${ENTRY_FIELDS.join(", ")}`);
+        }
+        if (fields.stack === undefined) throw new InvalidValueError(`${key}.stack`, "is required: the global stack's name, e.g. global-use2");
+        return { stack: requireStackName(`${key}.stack`, fields.stack), ...requireRegionControls(field => `${key}.${field}`, fields), key };
+    });
+    requireSomeShare(listKey, entries.map(e => ({ ...e, name: e.stack })));
+    return entries;
+}
+
+/** The entries with their fully qualified names (the StackReferences' names), each stack listed once. */
+export function qualifyGlobalStacks(entries: readonly GlobalStackEntry[], organization: string, project: string): Array<GlobalStackEntry & { readonly qualified: string }> {
+    const qualifiedEntries = entries.map(e => ({ ...e, qualified: qualifyStackName(e.stack, organization, project) }));
+    qualifiedEntries.forEach((e, i) => {
+        const first = qualifiedEntries.findIndex(other => other.qualified === e.qualified);
+        if (first < i) {
+            throw new InvalidValueError(entryKey(e, "stack"), `names ${e.qualified}, as ${entryKey(qualifiedEntries[first], "stack")} does: list each global stack once`);
+        }
+    });
+    return qualifiedEntries;
+}
+
+/** The key of an entry's field: `...:globalStacks[i].weight`; the single globalStack is its own key. */
+const entryKey = (entry: Pick<GlobalStackEntry, "key">, field: string) => (entry.key.endsWith("]") ? `${entry.key}.${field}` : entry.key);
 
 function parseEdge(source: ConfigSource, partition: Partition, cnDomainName: string, now: Date): EdgeConfig | undefined {
     if (!optionalBoolean(source, "cloudfrontEnabled", true)) {
@@ -233,6 +302,22 @@ export function parseGlobalStackOutputs(stack: string, outputs: Record<string, u
     const nlbListenerPorts = requirePorts(output("nlbListenerPorts"), list("nlbListenerPorts", since("listener ports"), "TCP ports"));
     requirePortsWithin(config.listenerPorts, nlbListenerPorts, stack);
     return { destinations, nlbIdleTimeoutSeconds, nlbListenerPorts };
+}
+
+/**
+ * Every global stack's outputs checked (parseGlobalStackOutputs, naming the stack), then the regions as a whole
+ * (requireRegions): no address in two regions, at most MAX_DESTINATIONS in all. The regions' names are the
+ * stacks' qualified names, the metric dimension and the alarm of each region.
+ */
+export function parseGlobalStacksOutputs(stacks: ReadonlyArray<{ readonly entry: GlobalStackEntry & { readonly qualified: string }; readonly outputs: Record<string, unknown> }>,
+    config: Pick<ChinaConfig, "idleTimeoutSeconds" | "allowPrivateDestinations" | "listenerPorts">): Region[] {
+    const inputs: RegionInput[] = stacks.map(({ entry, outputs }) => ({
+        name: entry.qualified, destinations: parseGlobalStackOutputs(entry.qualified, outputs, config).destinations,
+        weight: entry.weight, dial: entry.dial, priority: entry.priority,
+    }));
+    const listKey = stacks.length === 1 ? stacks[0].entry.key : qualified("globalStacks");
+    return requireRegions(listKey, (i, field) => field === "destinations" ? `output nlbPublicIps of stack ${stacks[i].entry.qualified}`
+        : entryKey(stacks[i].entry, field === "name" ? "stack" : field), inputs);
 }
 
 /**

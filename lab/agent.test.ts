@@ -2,27 +2,25 @@
 // steady stream of new connections with held ones, against dead destinations, drift, concurrency and
 // truncated files. Root only; with CI=true a missing root or tool fails instead of skipping.
 import * as assert from "node:assert/strict";
-import { ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { median } from "../bench/stats";
-import { inNs, isRoot, sleep, startInNs } from "./exec";
+import { Agent, AGENT_IDENTITY, awsStandIn, Outage, outage, outageFigures, pause, recorded, startAgent as startAgentIn, StreamClient, until } from "./agentRun";
+import { inNs, isRoot } from "./exec";
 import { installedDestinations, isOurs, saveRules, sysctl } from "./netfilter";
-import { HOLD_PORT, LISTENER_PORTS, REPO_ROOT } from "./constants";
-import { toolEnv } from "./drivers";
+import { HOLD_PORT, LISTENER_PORTS } from "./constants";
 import { createLab, Lab } from "./lab";
 import { missingPrerequisites } from "./prerequisites";
-import { METRICS, METRICS_NAMESPACE } from "../proxy/agent";
+import { METRICS, METRICS_NAMESPACE, REGION_DIMENSION, REGION_METRICS } from "../proxy/agent";
+import { DEFAULT_REGION_NAME } from "../proxy/regions";
 import { Rule, rulesOf, withoutCounters } from "../proxy/iptablesSave";
 import { DEFAULT_TIME_WAIT_TIMEOUT_SECONDS } from "../proxy/spec";
 
 const CI = process.env.CI === "true";
 const HOW_TO_RUN = "The agent lab needs root (network namespaces, netfilter): sudo npm run test:lab";
 const PORTS = [...LISTENER_PORTS, HOLD_PORT];
-const GROUP = "crp-lab-asg";
-const INSTANCE = "i-0123456789abcdef0";
-const REGION = "cn-northwest-1";
-const STREAM_TOOL = path.join(__dirname, "tools", "stream.ts");
+const { group: GROUP, instance: INSTANCE, region: REGION } = AGENT_IDENTITY;
 
 const figures: string[] = [];
 const report = (line: string) => {
@@ -38,28 +36,6 @@ const owned = (ns: string) => saveRules(ns).flatMap(t => [`*${t.name}`,
 /** The whole dump as comparable lines. */
 const dump = (ns: string) => withoutCounters(saveRules(ns));
 
-/** Polls until `done` holds; returns the milliseconds it took, or throws after timeoutMs. */
-function until(what: string, done: () => boolean, timeoutMs = 10_000): number {
-    const t0 = Date.now();
-    while (!done()) {
-        if (Date.now() - t0 > timeoutMs) throw new Error(`${what}: not after ${timeoutMs / 1000} s`);
-        sleep(25);
-    }
-    return Date.now() - t0;
-}
-
-/** A stand-in `aws` on PATH that records each call (arguments joined by \x1f) instead of sending it. */
-function awsStandIn(dir: string): string {
-    const bin = path.join(dir, "aws-bin");
-    fs.mkdirSync(bin, { recursive: true });
-    fs.writeFileSync(path.join(bin, "aws"), "#!/bin/bash\n{ printf '%s\\x1f' \"$@\"; printf '\\n'; } >>\"$CRP_AWS_RECORD\"\n", { mode: 0o755 });
-    return bin;
-}
-
-const recorded = (file: string) => fs.existsSync(file)
-    ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map(l => l.split("\x1f").filter(a => a !== "")) : [];
-
-interface Agent { pid: number; log: string; record: string; state: string }
 
 describe("proxy agent lab (network namespaces, root)", function () {
     let lab: Lab | undefined;
@@ -85,18 +61,7 @@ describe("proxy agent lab (network namespaces, root)", function () {
         return inNs(ns, "bash", [file, ...args], { allowFailure: true, env: { ...process.env, CROSS_REGION_PROXY_STATE: state, ...env } });
     };
 
-    const startAgent = (ns: string, name: string, env: NodeJS.ProcessEnv = {}): Agent => {
-        const dir = L().state.dir;
-        const file = path.join(dir, `${name}.sh`);
-        fs.writeFileSync(file, agentText, { mode: 0o600 });
-        const a = { log: path.join(dir, `${name}.log`), record: path.join(dir, `${name}-aws.log`), state: path.join(dir, `${name}-state`) };
-        const pid = startInNs(ns, "bash", [file], a.log, {
-            ...process.env, PATH: `${awsBin}:${process.env.PATH}`, CROSS_REGION_PROXY_STATE: a.state, CRP_AWS_RECORD: a.record,
-            CROSS_REGION_PROXY_GROUP: GROUP, CROSS_REGION_PROXY_INSTANCE_ID: INSTANCE, AWS_REGION: REGION,
-            CROSS_REGION_PROXY_METRICS_INTERVAL: "2", ...env,
-        });
-        return { pid, ...a };
-    };
+    const startAgent = (ns: string, name: string, env: NodeJS.ProcessEnv = {}): Agent => startAgentIn(ns, agentText, L().state.dir, name, awsBin, env);
 
     before(function () {
         if (!isRoot()) {
@@ -144,35 +109,20 @@ describe("proxy agent lab (network namespaces, root)", function () {
         const held = await stream.ready();
         assert.ok(held.held >= 200, `held ${held.held}`);
         const holders = heldDestinations(ns, held.ports);
-        const events: Array<{ dead: string; blocked: number; ejected: number; unblocked: number; readmitted: number }> = [];
+        const events: Outage[] = [];
         let result: { attempts: number; failures: number[]; closed: number[] };
         try {
             await pause(3000);
             for (let trial = 0; trial < 6; trial++) {
                 const dead = dests()[trial % 3];
-                const blocked = Date.now();
-                block(dead, true);
-                try {
-                    const ejected = blocked + until(`${dead} leaves`, () => !installed().includes(dead));
-                    await pause(2000);
-                    const unblocked = Date.now();
-                    block(dead, false);
-                    const readmitted = unblocked + until(`${dead} returns`, () => installed().includes(dead));
-                    events.push({ dead, blocked, ejected, unblocked, readmitted });
-                } catch (err) {
-                    block(dead, false);
-                    throw err;
-                }
+                events.push(await outage(dead, on => block(dead, on), () => !installed().includes(dead), () => installed().includes(dead), 2000));
                 await pause(2000);
             }
         } finally {
             result = await stream.stop();
         }
-        const ejects = events.map(e => e.ejected - e.blocked);
-        const readmits = events.map(e => e.readmitted - e.unblocked);
-        const perEvent = events.map(e => result.failures.filter(t => t >= e.blocked - 100 && t <= e.ejected).length);
-        const afterEjection = events.map(e => result.failures.filter(t => t > e.ejected && t < e.unblocked).length);
-        const duringReadmit = events.map(e => result.failures.filter(t => t >= e.unblocked && t <= e.readmitted + 2000).length);
+        const { gone: ejects, back: readmits, failedBefore: perEvent, failedAfter: afterEjection, failedReadmitting: duringReadmit } =
+            outageFigures(events, result.failures);
         const healthyReset = result.closed.filter(p => holders.get(p) !== undefined).length;
         report(`eject (${events.length} trials, ${result.attempts} new connections at 60/s, ${held.held} held): ` +
             `median ${seconds(median(ejects))} s, max ${seconds(Math.max(...ejects))} s; readmit: median ${seconds(median(readmits))} s, max ${seconds(Math.max(...readmits))} s`);
@@ -266,22 +216,28 @@ describe("proxy agent lab (network namespaces, root)", function () {
 
     it("sends its metrics to CloudWatch through the aws command every interval, in its namespace, per Auto Scaling group", function () {
         const calls = recorded(agent?.record ?? "").filter(c => c[2] === "cloudwatch");
-        assert.ok(calls.length >= 5, `${calls.length} put-metric-data calls`);
+        // Each interval: the fleet-wide call, then the per-region one (one region here: "default").
+        const regionCall = (c: string[]) => (JSON.parse(c[7]) as Array<{ MetricName: string }>).some(m => m.MetricName.startsWith("Region"));
+        const fleetCalls = calls.filter(c => !regionCall(c));
+        assert.ok(fleetCalls.length >= 5, `${fleetCalls.length} put-metric-data calls`);
         const values: Record<string, number[]> = {};
         for (const call of calls) {
             assert.deepEqual(call.slice(0, 6), ["--region", REGION, "cloudwatch", "put-metric-data", "--namespace", METRICS_NAMESPACE]);
             assert.equal(call[6], "--metric-data");
             for (const m of JSON.parse(call[7]) as Array<{ MetricName: string; Value: number; Dimensions: unknown }>) {
-                assert.deepEqual(m.Dimensions, [{ Name: "AutoScalingGroupName", Value: GROUP }]);
+                assert.deepEqual(m.Dimensions, [{ Name: "AutoScalingGroupName", Value: GROUP },
+                    ...(regionCall(call) ? [{ Name: REGION_DIMENSION, Value: DEFAULT_REGION_NAME }] : [])]);
                 (values[m.MetricName] ??= []).push(m.Value);
             }
         }
-        assert.deepEqual(Object.keys(values).sort(), Object.values(METRICS).sort());
+        assert.equal(calls.length - fleetCalls.length, fleetCalls.length, "one region call per interval");
+        assert.deepEqual(Object.keys(values).sort(), [...Object.values(METRICS), ...Object.values(REGION_METRICS)].sort());
+        assert.deepEqual([...new Set(values[REGION_METRICS.sharePercent])], [100], "one region takes everything");
         assert.ok(values[METRICS.healthyDestinations].includes(3) && values[METRICS.healthyDestinations].includes(2));
         assert.ok(values[METRICS.repairs].reduce((s, v) => s + v, 0) >= 7, `repairs ${values[METRICS.repairs]}`);
         assert.ok(values[METRICS.conntrackCount].some(v => v > 200));
         assert.ok(values[METRICS.conntrackMax].every(v => v === 262144));
-        report(`metrics: ${calls.length} put-metric-data calls recorded; healthy destinations seen ${[...new Set(values[METRICS.healthyDestinations])].join("/")}; ` +
+        report(`metrics: ${fleetCalls.length} put-metric-data calls recorded (and as many per region); healthy destinations seen ${[...new Set(values[METRICS.healthyDestinations])].join("/")}; ` +
             `repairs sent ${values[METRICS.repairs].reduce((s, v) => s + v, 0)}; conntrack count up to ${Math.max(...values[METRICS.conntrackCount])}`);
     });
 
@@ -297,7 +253,10 @@ describe("proxy agent lab (network namespaces, root)", function () {
             assert.match(said, /no destination answers: keeping all 3 in rotation \(fail open\); conntrack \d+\/262144 entries/);
             assert.deepEqual(installed(), dests(), "all kept");
             const calls = recorded(agent?.record ?? "");
-            const lastMetrics = JSON.parse(calls.filter(c => c[2] === "cloudwatch").pop()?.[7] ?? "[]") as Array<{ MetricName: string; Value: number }>;
+            const sent = calls.filter(c => c[2] === "cloudwatch").map(c => JSON.parse(c[7]) as Array<{ MetricName: string; Value: number }>);
+            const lastMetrics = sent.filter(data => data.some(m => m.MetricName === METRICS.failOpen)).pop() ?? [];
+            const lastRegion = sent.filter(data => data.some(m => m.MetricName === REGION_METRICS.healthyDestinations)).pop() ?? [];
+            assert.equal(lastRegion.find(m => m.MetricName === REGION_METRICS.healthyDestinations)?.Value, 0, "the region is out");
             assert.equal(lastMetrics.find(m => m.MetricName === METRICS.failOpen)?.Value, 1);
             assert.equal(lastMetrics.find(m => m.MetricName === METRICS.healthyDestinations)?.Value, 0);
             assert.ok(!calls.some(c => c.includes("set-instance-health")), "a dead NLB-1 is not the proxy's fault");
@@ -380,10 +339,6 @@ describe("proxy agent lab (network namespaces, root)", function () {
     });
 });
 
-function pause(ms: number): Promise<void> {
-    return new Promise(resolve => setTimeout(resolve, ms));
-}
-
 /** For each held connection's client port, the destination the proxy sent it to (from its conntrack). */
 function heldDestinations(ns: string, ports: number[]): Map<number, string> {
     const wanted = new Set(ports);
@@ -393,43 +348,4 @@ function heldDestinations(ns: string, ports: number[]): Map<number, string> {
         if (m && wanted.has(Number(m[1]))) map.set(Number(m[1]), m[2]);
     }
     return map;
-}
-
-/** lab/tools/stream.ts in a namespace, driven over stdin. */
-class StreamClient {
-    private readonly child: ChildProcessWithoutNullStreams;
-    private readonly lines: string[] = [];
-    private waiter?: () => void;
-
-    constructor(ns: string, host: string, port: number, rate: number, holdPort: number, hold: number) {
-        this.child = spawn("ip", ["netns", "exec", ns, process.execPath, "-r", require.resolve("ts-node/register/transpile-only"), STREAM_TOOL,
-            "--host", host, "--port", String(port), "--rate", String(rate), "--hold-port", String(holdPort), "--hold", String(hold)],
-        { cwd: REPO_ROOT, env: toolEnv(), stdio: ["pipe", "pipe", "pipe"] });
-        let buffer = "";
-        this.child.stdout.setEncoding("utf8");
-        this.child.stdout.on("data", (chunk: string) => {
-            buffer += chunk;
-            let i: number;
-            while ((i = buffer.indexOf("\n")) >= 0) {
-                this.lines.push(buffer.slice(0, i));
-                buffer = buffer.slice(i + 1);
-                this.waiter?.();
-            }
-        });
-        this.child.stderr.on("data", (d: Buffer) => process.stderr.write(`stream: ${d}`));
-    }
-
-    private async next<T>(): Promise<T> {
-        while (this.lines.length === 0) await new Promise<void>(resolve => { this.waiter = resolve; });
-        return JSON.parse(this.lines.shift() ?? "") as T;
-    }
-
-    ready(): Promise<{ held: number; ports: number[] }> {
-        return this.next();
-    }
-
-    stop(): Promise<{ attempts: number; failures: number[]; closed: number[] }> {
-        this.child.stdin.write("stop\n");
-        return this.next();
-    }
 }

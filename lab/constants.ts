@@ -5,8 +5,10 @@
 //   client, edge ──► nlb2 (NLB-2 stand-in: DNAT spread over the proxies, client IP preserved)
 //                ├─► proxy0 ─┐  each runs exactly `proxy:render --format script` output
 //                └─► proxy1 ─┴► nlb1 (NLB-1 stand-in: public RFC 5737 addresses, each DNATed, no SNAT)
-//                                  └─► alb (ALB stand-in: nginx generated from the ALB the global stack
-//                                           declares, lab/albStandIn.ts, proxying to httpbin under gunicorn)
+//                          │       └─► alb (ALB stand-in: nginx generated from the ALB the global stack
+//                          │                declares, lab/albStandIn.ts, proxying to httpbin under gunicorn)
+//                          └─► nlb1b (with `regions: 2`: a second region's NLB-1, its own addresses and
+//                                     links, DNAT to ALB nodes of its own on a second link of the alb)
 //
 // Every address lives inside a namespace this run creates (links in 198.18.0.0/15, public addresses in
 // RFC 5737 ranges); veth pairs are created directly inside the namespaces, so the host gains nothing but
@@ -20,6 +22,8 @@ export const CN_DOMAIN = "poc1010.example.com";
 export const USER_HOST = `test.${CN_DOMAIN}`;
 /** NLB-1's public addresses: one per "availability zone", spread over the three RFC 5737 ranges. */
 export const PUBLIC_ADDRESSES = ["203.0.113.10", "198.51.100.10", "192.0.2.10", "203.0.113.11", "198.51.100.11", "192.0.2.11"];
+/** The second region's NLB-1 (a second global stack), in a namespace of its own: three "AZs". */
+export const SECOND_REGION_ADDRESSES = ["203.0.113.20", "198.51.100.20", "192.0.2.20"];
 /** NLB-2's address as the client sees it. */
 export const VIP = "198.18.1.1";
 export const CLIENT_ADDRESS = "198.18.1.2";

@@ -3,7 +3,7 @@
 // skips; with CI=true a missing root or tool fails instead (a skipped lab suite is not a pass in CI).
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { inNs, isRoot, sleep } from "./exec";
+import { inNs, sleep } from "./exec";
 import {
     conntrackEntries, conntrackStats, dnatCounters, installedDestinations, isOurs, saveRules, sysctl,
 } from "./netfilter";
@@ -15,10 +15,8 @@ import { DOMAIN, HOLD_PORT, LISTENER_PORTS, USER_HOST, VIP } from "./constants";
 import { burst, HoldClient } from "./drivers";
 import { hostDifferences, HostSnapshot, hostSnapshot } from "./host";
 import { createLab, Lab } from "./lab";
-import { missingPrerequisites, namespaceProblem } from "./prerequisites";
-import { skipSuite } from "../tests/pending";
+import { requireLabHost } from "./prerequisites";
 
-const CI = process.env.CI === "true";
 /** First port of the narrowed NAT ranges of the "NAT ports" tests. */
 const NAT_PORT_FROM = 40000;
 const HOW_TO_RUN = "the forwarding lab needs root (network namespaces, netfilter): sudo env PATH=\"$PATH\" npm run test:lab";
@@ -78,17 +76,7 @@ describe("forwarding lab (network namespaces, root)", function () {
     };
 
     before(function () {
-        // Outside CI a lab that cannot run is skipped, saying why; under CI=true it is a failure.
-        const cannotRun = (reason: string): never => {
-            if (CI) throw new Error(`CI=true and the lab cannot run: ${reason}`);
-            console.log(`\n  ${reason}\n  (skipping the lab suite; in CI, CI=true makes this a failure)\n`);
-            return skipSuite(this, reason);
-        };
-        if (!isRoot()) cannotRun(HOW_TO_RUN);
-        const missing = missingPrerequisites();
-        if (missing.length) cannotRun(`the lab needs: ${missing.join("; ")}`);
-        const problem = namespaceProblem();
-        if (problem) cannotRun(`no network namespace can be created (${problem})`);
+        requireLabHost(this, "lab suite", HOW_TO_RUN);
         hostBefore = hostSnapshot();
         lab = createLab({ proxies: 2 });
         standard();

@@ -8,7 +8,8 @@ import { DeclaredResource } from "../offline/mocks";
 import { renderAlbNginxConf } from "./albNginx";
 import { AlbModel, albModel } from "./albStandIn";
 import {
-    CLIENT_ADDRESS, DOMAIN, EDGE_ADDRESS, EDGE_NLB2_ADDRESS, HOLD_PORT, HTTPBIN_PORT, link, LISTENER_PORTS, NAME_PREFIX, PUBLIC_ADDRESSES, VIP,
+    CLIENT_ADDRESS, DOMAIN, EDGE_ADDRESS, EDGE_NLB2_ADDRESS, HOLD_PORT, HTTPBIN_PORT, link, LISTENER_PORTS, NAME_PREFIX, PUBLIC_ADDRESSES,
+    SECOND_REGION_ADDRESSES, VIP,
 } from "./constants";
 import { declaredStacks, DeclaredStacks } from "./declared";
 import { renderCli, tcpToolArgv, toolEnv } from "./drivers";
@@ -31,6 +32,13 @@ export interface ProxyInfo {
     readonly outInterface: string;
 }
 
+/** One region's NLB-1 stand-in: its namespace, the public addresses it owns and the ALB node each forwards to. */
+export interface RegionStandIn {
+    readonly ns: string;
+    readonly publicAddresses: readonly string[];
+    readonly albNodes: readonly string[];
+}
+
 export interface LabState {
     readonly runId: string;
     readonly prefix: string;
@@ -40,6 +48,8 @@ export interface LabState {
     /** The public addresses NLB-1 owns, and the ALB node each one forwards to. */
     readonly publicAddresses: readonly string[];
     readonly albNodes: readonly string[];
+    /** Every region's NLB-1: the first is nlb1 above; with `regions: 2`, a second one (nlb1b). */
+    readonly regions: readonly RegionStandIn[];
     readonly caCert: string;
     readonly albAccessLog: string;
     readonly edgeAccessLog: string;
@@ -52,6 +62,8 @@ export interface LabState {
 
 export interface LabOptions {
     readonly proxies?: number;
+    /** NLB-1 stand-ins: 1 (default), or 2 for a second global region. */
+    readonly regions?: 1 | 2;
     readonly runId?: string;
     /** Progress lines (default: none). */
     readonly log?: (line: string) => void;
@@ -73,6 +85,9 @@ export function createLab(options: LabOptions = {}): Lab {
     if (!Number.isInteger(proxyCount) || proxyCount < 1 || proxyCount > 8) throw new Error("proxies: 1 to 8");
     const prefix = `${NAME_PREFIX}${runId}`;
     const dir = labDir(runId);
+    const albNodes = PUBLIC_ADDRESSES.map((_, j) => link(30, 10 + j));
+    const regions: RegionStandIn[] = [{ ns: `${prefix}-nlb1`, publicAddresses: PUBLIC_ADDRESSES, albNodes },
+        ...(options.regions === 2 ? [{ ns: `${prefix}-nlb1b`, publicAddresses: SECOND_REGION_ADDRESSES, albNodes: SECOND_REGION_ADDRESSES.map((_, j) => link(31, 10 + j)) }] : [])];
     fs.mkdirSync(dir, { mode: 0o700 }); // fails if it exists: never reuse another run's directory
     const state: LabState = {
         runId, prefix, dir,
@@ -86,7 +101,8 @@ export function createLab(options: LabOptions = {}): Lab {
             outInterface: `p${i}-out`,
         })),
         publicAddresses: PUBLIC_ADDRESSES,
-        albNodes: PUBLIC_ADDRESSES.map((_, j) => link(30, 10 + j)),
+        albNodes,
+        regions,
         caCert: path.join(dir, "pki", "ca.crt"),
         albAccessLog: path.join(dir, "alb-access.log"),
         edgeAccessLog: path.join(dir, "edge-access.log"),
@@ -112,7 +128,8 @@ export class Lab {
 
     get runId(): string { return this.state.runId; }
     get namespaces(): string[] {
-        return [this.state.ns.client, this.state.ns.edge, this.state.ns.nlb2, ...this.state.proxies.map(p => p.ns), this.state.ns.nlb1, this.state.ns.alb];
+        return [this.state.ns.client, this.state.ns.edge, this.state.ns.nlb2, ...this.state.proxies.map(p => p.ns),
+            ...this.state.regions.map(r => r.ns), this.state.ns.alb];
     }
 
     /** Creates namespaces, links, routes, both NLB stand-ins, the PKI, httpbin, the ALB and the edge. */
@@ -156,14 +173,37 @@ export class Lab {
         inNs(ns.alb, "ip", ["route", "add", "default", "via", link(30, 1)]);
         for (const addr of this.state.publicAddresses) inNs(ns.nlb1, "ip", ["addr", "add", `${addr}/32`, "dev", "lo"]);
 
-        for (const router of [ns.nlb2, ns.nlb1]) inNs(router, "sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
+        for (const second of this.state.regions.slice(1)) this.buildSecondRegion(second);
+
+        for (const router of [ns.nlb2, ...this.state.regions.map(r => r.ns)]) inNs(router, "sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
         inNs(ns.nlb2, "iptables-restore", ["-w"], { input: renderNlb2Rules(VIP, LISTENER_PORTS, proxies.map(p => ({ name: p.ns, address: p.inAddress }))) });
-        inNs(ns.nlb1, "iptables-restore", ["-w"], { input: renderNlb1Rules(this.state.publicAddresses, this.state.albNodes) });
+        for (const region of this.state.regions) {
+            inNs(region.ns, "iptables-restore", ["-w"], { input: renderNlb1Rules(region.publicAddresses, region.albNodes) });
+        }
 
         makeCa(path.join(this.state.dir, "pki"), this.runId);
         this.startAlb(declared.global);
         this.startEdgeStandIn(declared.china);
         this.persist();
+    }
+
+    /**
+     * A second region's NLB-1 in its own namespace, on its own path: each proxy reaches its addresses over a second
+     * link (pN-outb: MASQUERADE then takes that link's address), and it reaches the ALB over a second link, where
+     * its ALB nodes live; the ALB routes replies to the proxies' second links back through it, so each region's
+     * DNAT sees both directions, as each NLB-1 does. Dark for the lab = this namespace drops everything.
+     */
+    private buildSecondRegion(region: RegionStandIn): void {
+        const { ns, proxies } = this.state;
+        this.veth(region.ns, "n1b-alb", `${link(31, 1)}/24`, ns.alb, "alb-inb", `${link(31, 2)}/24`);
+        for (const node of region.albNodes) inNs(ns.alb, "ip", ["addr", "add", `${node}/24`, "dev", "alb-inb"]);
+        for (const p of proxies) {
+            const [proxySide, regionSide] = [link(40 + p.index, 2), link(40 + p.index, 1)];
+            this.veth(p.ns, `p${p.index}-outb`, `${proxySide}/24`, region.ns, `n1b-p${p.index}`, `${regionSide}/24`);
+            for (const addr of region.publicAddresses) inNs(p.ns, "ip", ["route", "add", `${addr}/32`, "via", regionSide, "dev", `p${p.index}-outb`]);
+            inNs(ns.alb, "ip", ["route", "add", `${link(40 + p.index, 0)}/24`, "via", link(31, 1)]);
+        }
+        for (const addr of region.publicAddresses) inNs(region.ns, "ip", ["addr", "add", `${addr}/32`, "dev", "lo"]);
     }
 
     /** What build() read from the program, to change in a test and hand to reconfigureAlb. */
@@ -296,10 +336,12 @@ export class Lab {
             "--resolve", `${u.hostname}:${port}:${resolveTo}`, ...extra, url], { allowFailure: true });
     }
 
-    /** nlb1's count of new connections per public address (rule comment "public ADDR"). */
+    /** Every region's NLB-1 count of new connections per public address (rule comment "public ADDR"). */
     publicCounters(): Map<string, number> {
-        const byNode = dnatCounters(this.state.ns.nlb1, NLB1_CHAIN);
-        return new Map(this.state.publicAddresses.map((addr, j) => [addr, byNode.get(this.state.albNodes[j]) ?? 0]));
+        return new Map(this.state.regions.flatMap(region => {
+            const byNode = dnatCounters(region.ns, NLB1_CHAIN);
+            return region.publicAddresses.map((addr, j) => [addr, byNode.get(region.albNodes[j]) ?? 0] as const);
+        }));
     }
 
     /** An extra, unconnected namespace of this run (removed with the lab), e.g. to exercise rules alone. */

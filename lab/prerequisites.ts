@@ -1,6 +1,7 @@
 // What the lab needs on the host (tools and the Debian packages that provide them), checked before it starts.
 import * as crypto from "node:crypto";
-import { run, which } from "./exec";
+import { skipSuite } from "../tests/pending";
+import { isRoot, run, which } from "./exec";
 
 /** Tools the lab needs on the host, with the Debian package that provides each. */
 export const REQUIRED_TOOLS: ReadonlyArray<{ tool: string; pkg: string }> = [
@@ -46,4 +47,21 @@ export function namespaceProblem(): string | undefined {
     if (added.status !== 0) return `'ip netns add' fails here: ${added.stderr.trim() || `exit ${added.status}`}`;
     run("ip", ["netns", "del", name], { allowFailure: true });
     return undefined;
+}
+
+/**
+ * A lab suite's `before`: why this host cannot run it (not root, a missing tool, no network namespace), if it
+ * cannot. Outside CI the suite is skipped, saying why in every test's title; under CI=true that is a failure.
+ */
+export function requireLabHost(hook: Mocha.Context, suite: string, howToRun: string): void {
+    const cannotRun = (reason: string): never => {
+        if (process.env.CI === "true") throw new Error(`CI=true and the ${suite} cannot run: ${reason}`);
+        console.log(`\n  ${reason}\n  (skipping the ${suite}; in CI, CI=true makes this a failure)\n`);
+        return skipSuite(hook, reason);
+    };
+    if (!isRoot()) cannotRun(howToRun);
+    const missing = missingPrerequisites();
+    if (missing.length) cannotRun(`the lab needs: ${missing.join("; ")}`);
+    const problem = namespaceProblem();
+    if (problem) cannotRun(`no network namespace can be created (${problem})`);
 }

@@ -47,8 +47,12 @@ export interface Invoke {
 
 export interface MockWorld {
     readonly region: string;
-    /** The global stack's outputs, as a StackReference would read them. */
+    /** The global stack's outputs, as a StackReference would read them (every reference, when `stacks` is not given). */
     readonly stackOutputs?: Record<string, unknown>;
+    /** Each referenced stack's outputs by its fully qualified name; a reference to a stack not listed reads none. */
+    readonly stacks?: Readonly<Record<string, Record<string, unknown>>>;
+    /** Which RFC 5737 block the Elastic IPs come from (0: 203.0.113.0/24), so that two global stacks differ. */
+    readonly addressBlock?: number;
     /** The Pulumi organization the stack runs in (a DIY backend's is the constant `organization`). */
     readonly organization?: string;
     /** How many zones the region has (default 6, as us-east-1; most regions have 3). */
@@ -59,6 +63,15 @@ export interface MockWorld {
 }
 
 const EIP_HOSTS = [100, 9, 55, 7, 33, 201];
+const DOCUMENTATION_BLOCKS = ["203.0.113", "198.51.100", "192.0.2"];
+
+/** The index-th Elastic IP of a stack whose addresses come from `block`: the three RFC 5737 blocks first, then
+ *  203.0.113.0/24 again with hosts above EIP_HOSTS (so that up to 8 global stacks never share an address). */
+function mockPublicIp(block: number, index: number): string {
+    const host = EIP_HOSTS[index % EIP_HOSTS.length];
+    return block < DOCUMENTATION_BLOCKS.length ? `${DOCUMENTATION_BLOCKS[block]}.${host}`
+        : `203.0.113.${210 + (block - DOCUMENTATION_BLOCKS.length) * EIP_HOSTS.length + (index % EIP_HOSTS.length)}`;
+}
 
 /** The physical name Pulumi's autonaming would give a resource that names none: its name plus a suffix. */
 export const autoName = (name: string) => `${name}-0a1b2c3`;
@@ -71,7 +84,7 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, worl
         case "aws:ec2/eip:Eip":
             // RFC 5737 documentation addresses: placeholders that can never be mistaken for real ones. Taken
             // by the name's index, in an order where sorting as text and as numbers differ (9 < 100).
-            return { ...inputs, allocationId: `eipalloc-${name}`, publicIp: `203.0.113.${EIP_HOSTS[Number(/(\d+)$/.exec(name)?.[1] ?? serial) % EIP_HOSTS.length]}` };
+            return { ...inputs, allocationId: `eipalloc-${name}`, publicIp: mockPublicIp(world.addressBlock ?? 0, Number(/(\d+)$/.exec(name)?.[1] ?? serial)) };
         case "aws:lb/loadBalancer:LoadBalancer":
             return {
                 ...inputs, arn, name, arnSuffix: `${inputs.loadBalancerType === "network" ? "net" : "app"}/${name}/0123456789abcdef`,
@@ -109,7 +122,7 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, worl
                 oidcIssuer: `oidc.eks.${world.region}.${dnsSuffixOf(world.region)}/id/MOCK`,
             };
         case "pulumi:pulumi:StackReference":
-            return { ...inputs, outputs: world.stackOutputs ?? {}, secretOutputNames: [] };
+            return { ...inputs, outputs: (world.stacks === undefined ? world.stackOutputs : world.stacks[inputs.name]) ?? {}, secretOutputNames: [] };
         default:
             return { ...inputs, arn, name: inputs.name ?? autoName(name) };
     }

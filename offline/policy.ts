@@ -114,6 +114,19 @@ export const SCENARIOS: readonly Scenario[] = [
             stackOutputs: { nlbPublicIps: ["198.51.100.7", "203.0.113.10"], nlbIdleTimeoutSeconds: 350, nlbListenerPorts: [80, 443] },
         },
     },
+    {
+        // Several global regions: an alarm per region, the user-data of both (README, "Several global regions").
+        label: "china in cn-northwest-1 (aws-cn), two global regions", stack: "china", options: {
+            overrides: {
+                "cross-region-proxy:globalStack": undefined,
+                "cross-region-proxy:globalStacks": JSON.stringify([{ stack: "global-use2", weight: 200 }, { stack: "global-euc1", weight: 55, dial: 50 }]),
+            },
+            stacks: {
+                "organization/cross-region-proxy/global-use2": { nlbPublicIps: ["203.0.113.10", "203.0.113.11"], nlbIdleTimeoutSeconds: 350, nlbListenerPorts: [80, 443] },
+                "organization/cross-region-proxy/global-euc1": { nlbPublicIps: ["198.51.100.7", "198.51.100.8", "198.51.100.9"], nlbIdleTimeoutSeconds: 350, nlbListenerPorts: [80, 443] },
+            },
+        },
+    },
 ];
 
 /** The pack's config that a stack's settings imply (what `--policy-pack-config` takes): deletion protection as the stack sets it. */

@@ -26,6 +26,10 @@ export interface RunOptions {
     readonly overrides?: Record<string, string | undefined>;
     /** What a StackReference to the global stack reads. */
     readonly stackOutputs?: Record<string, unknown>;
+    /** What each StackReference reads, by the referenced stack's qualified name (instead of stackOutputs). */
+    readonly stacks?: Readonly<Record<string, Record<string, unknown>>>;
+    /** The RFC 5737 block of this stack's Elastic IPs (offline/mocks.ts): a different one per global stack. */
+    readonly addressBlock?: number;
     readonly secretKeys?: string[];
     /** The Pulumi organization (default: `organization`, a DIY backend's). */
     readonly organization?: string;
@@ -54,8 +58,8 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
     }
     pulumi.runtime.setAllConfig(config, [...file.secretKeys, ...options.secretKeys ?? []]);
     const { declared: resources, invokes } = await installMocks(PROJECT, stack, {
-        region: config["aws:region"] ?? "", stackOutputs: options.stackOutputs, organization: options.organization, subnetZones: options.subnetZones,
-        availabilityZones: options.availabilityZones,
+        region: config["aws:region"] ?? "", stackOutputs: options.stackOutputs, stacks: options.stacks, addressBlock: options.addressBlock,
+        organization: options.organization, subnetZones: options.subnetZones, availabilityZones: options.availabilityZones,
     });
     // A failure inside the program (an apply that throws while a resource is being registered) surfaces
     // as an unhandled rejection; the engine would fail the update, so the offline run fails too.

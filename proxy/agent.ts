@@ -1,8 +1,9 @@
-// The agent a proxy runs as a long-lived service: iptables keeps sending 1/N of new connections to a
-// destination that stopped answering, so every second it probes each destination on every listener port
-// (all at once), keeps CRPROXY-DESTINATIONS to those that answer, and verifies and repairs the whole owned
-// state (chains, jumps, sysctls) with the forwarding script's own functions (proxy/state.ts). It sends
-// its figures to CloudWatch and, when it cannot install its rules at all, asks its Auto Scaling group to
+// The agent a proxy runs as a long-lived service: iptables keeps sending its share of new connections to a
+// destination that stopped answering, so every second it probes each destination of every region on every
+// listener port (all at once), keeps CRPROXY-DESTINATIONS to those that answer with the regions' shares
+// recomputed over them (a region with none left gives its share to the others), and verifies and repairs the
+// whole owned state (chains, jumps, sysctls) with the forwarding script's own functions (proxy/state.ts). It
+// sends its figures to CloudWatch and, when it cannot install its rules at all, asks its Auto Scaling group to
 // replace the instance.
 import { incompleteFileGuard } from "./script";
 import { ForwardingSpec } from "./spec";
@@ -13,8 +14,10 @@ export const PROBE_INTERVAL_SECONDS = 1;
 /** Seconds a TCP connect may take before the probe counts as failed: under the interval, over a
  *  cross-region round trip (about 0.3 s from China to the global regions). */
 export const PROBE_TIMEOUT_SECONDS = 0.6;
-/** Probes in a row that change a destination's state, both ways: out after 2 failures (<= 2.6 s after it
- *  stops answering), back after 2 answers (<= 2 s); a destination flapping faster never causes a rewrite. */
+/** Probes in a row that change a destination's state, both ways: out after 2 failures, back after 2 answers. A
+ *  destination in rotation that fails a probe is probed again at once, not a second later (HAProxy's `fastinter`
+ *  for a server in transition): out within about 2.5 s of going dark, so a dark region's share moves within 3 s.
+ *  Readmission keeps the interval (back after 2 answers 1 s apart): a destination flapping every second stays out. */
 export const HEALTH_THRESHOLD = 2;
 /** Passes in a row that fail to install the rules before the proxy reports itself unhealthy. */
 export const UNHEALTHY_AFTER_PASSES = 30;
@@ -33,20 +36,34 @@ export const METRICS = {
     drop: "ConntrackDrop",
     repairs: "Repairs",
 } as const;
+/** The metrics the agent sends per region, each with the dimensions AutoScalingGroupName and REGION_DIMENSION. */
+export const REGION_METRICS = {
+    /** Destinations of the region in rotation by their probes (0: the region is out). */
+    healthyDestinations: "RegionHealthyDestinations",
+    /** The region's part of new connections at that moment, in whole percent. */
+    sharePercent: "RegionSharePercent",
+} as const;
+/** The dimension that names a region: its global stack's fully qualified name (the region's name in the spec). */
+export const REGION_DIMENSION = "GlobalStack";
 
 export function renderHealthAgent(spec: ForwardingSpec): string {
-    const metric = (name: string, value: string, unit: string) =>
-        `{\\"MetricName\\":\\"${name}\\",\\"Value\\":${value},\\"Unit\\":\\"${unit}\\",\\"Dimensions\\":[{\\"Name\\":\\"AutoScalingGroupName\\",\\"Value\\":\\"$group\\"}]}`;
+    // Region names are stack names (letters, digits, '-', '_', '.', '/'): nothing to escape in JSON.
+    const metric = (name: string, value: string, unit: string, region = "") =>
+        `{\\"MetricName\\":\\"${name}\\",\\"Value\\":${value},\\"Unit\\":\\"${unit}\\",\\"Dimensions\\":[{\\"Name\\":\\"AutoScalingGroupName\\",\\"Value\\":\\"$group\\"}${
+            region && `,{\\"Name\\":\\"${REGION_DIMENSION}\\",\\"Value\\":\\"${region}\\"}`}]}`;
     return `#!/bin/bash
 ${incompleteFileGuard("cross-region-proxy-agent")}
 # cross-region-proxy agent, rendered by proxy/agent.ts: do not edit, render again.
 #   agent.sh          runs until stopped: one pass every CROSS_REGION_PROXY_INTERVAL s (default ${PROBE_INTERVAL_SECONDS})
 #   agent.sh --once   one pass
-# Each pass probes every destination on every listener port at once (TCP connect, ${PROBE_TIMEOUT_SECONDS} s). A destination
-# leaves the rotation after ${HEALTH_THRESHOLD} failed passes in a row and comes back after ${HEALTH_THRESHOLD} answered ones; with none
-# answering it keeps them all (fail open, as an NLB does). Then it converges the whole owned state, as the
-# forwarding script does, to the destinations in rotation: any drift is repaired and logged. Its state and
-# the lock it shares with the script are in CROSS_REGION_PROXY_STATE.
+# Each pass probes every destination of every region on every listener port at once (TCP connect, ${PROBE_TIMEOUT_SECONDS} s). A
+# destination leaves the rotation after ${HEALTH_THRESHOLD} failed passes in a row (a failure is probed again at once) and
+# comes back after ${HEALTH_THRESHOLD} answered ones. New connections split by region weight x dial over the regions of the
+# lowest priority with a destination in rotation, evenly within a region; a region with none gives its share to
+# the others. With no region with a weight answering it keeps the configured split over all (fail open, as an NLB
+# and Global Accelerator do). Then it converges the whole owned state, as the forwarding script does, to that
+# rotation: any drift is repaired and logged. Its state and the lock it shares with the script are in
+# CROSS_REGION_PROXY_STATE.
 set -uo pipefail
 
 ${renderOwnedState(spec)}
@@ -70,10 +87,11 @@ probe_all() {
   done
 }
 
-# decide: moves destinations in or out of rotation (hysteresis) and sets healthy=(...) and fail_open.
+# decide: moves destinations in or out of rotation (hysteresis), sets healthy=(...), their rotation=(IP=WEIGHT ...)
+# (weigh), fail_open, and per region region_healthy=(...) and region_percent=(...).
 decide() {
-  local d
-  healthy=()
+  local d i r total=0 shares=""
+  healthy=() region_healthy=() recheck=no
   for d in "\${destinations[@]}"; do
     if [ "\${answered[$d]}" = "\${up[$d]}" ]; then
       streak[$d]=0
@@ -83,19 +101,32 @@ decide() {
         up[$d]=\${answered[$d]}
         streak[$d]=0
         if [ "\${up[$d]}" = 1 ]; then log "$d answers again: back in rotation"; else log "$d stopped answering: out of rotation"; fi
+      elif [ "\${up[$d]}" = 1 ]; then
+        # In rotation and failing: the next pass starts at once (main), to confirm or clear it sooner.
+        recheck=yes
       fi
     fi
     [ "\${up[$d]}" = 0 ] || healthy+=("$d")
   done
   answering=\${#healthy[@]}
-  if [ "$answering" -eq 0 ]; then
-    [ "$fail_open" = 1 ] || log "no destination answers: keeping all \${#destinations[@]} in rotation (fail open); conntrack $(cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null)/$(cat /proc/sys/net/netfilter/nf_conntrack_max 2>/dev/null) entries"
-    fail_open=1
-    healthy=("\${destinations[@]}")
-  else
+  if weigh "\${healthy[@]}"; then
     [ "$fail_open" = 0 ] || log "fail open ends: \${healthy[*]} answer"
     fail_open=0
+  else
+    weigh "\${destinations[@]}"
+    [ "$fail_open" = 1 ] || log "$([ "$answering" -eq 0 ] && echo "no destination answers" || echo "only regions of weight 0 answer"): keeping all \${#rotation[@]} in rotation (fail open); conntrack $(cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null)/$(cat /proc/sys/net/netfilter/nf_conntrack_max 2>/dev/null) entries"
+    fail_open=1
   fi
+  for r in "\${!region_names[@]}"; do region_healthy[r]=0; total=$((total + region_taken[r])); done
+  for i in "\${!destinations[@]}"; do
+    if [ "\${up[\${destinations[i]}]}" = 1 ]; then region_healthy[region_of[i]]=$((region_healthy[region_of[i]] + 1)); fi
+  done
+  for r in "\${!region_names[@]}"; do
+    region_percent[r]=$((100 * region_taken[r] / total))
+    shares+="\${shares:+, }\${region_names[r]} \${region_percent[r]} %"
+  done
+  # Several regions: say where new connections go whenever that changes.
+  if [ \${#region_names[@]} -gt 1 ] && [ "$shares" != "$logged_shares" ]; then log "shares now: $shares"; logged_shares=$shares; fi
   # Replaced whole (rename), never rewritten in place: a concurrent --once reads it without the lock.
   for d in "\${destinations[@]}"; do printf '%s %s %s\\n' "$d" "\${up[$d]}" "\${streak[$d]}"; done >"$state/health.new"
   mv -f "$state/health.new" "$state/health"
@@ -145,6 +176,13 @@ send_metrics() {
     ].join(",")}]"
   sent_insert_failed=$insert_failed sent_drop=$drop sent_repairs=$repairs
   aws_cli cloudwatch put-metric-data --namespace ${METRICS_NAMESPACE} --metric-data "$data" >/dev/null &
+  # Per region, in a call of their own: ${spec.regions.length * Object.keys(REGION_METRICS).length} values, whatever the fleet-wide call carries.
+  local r regions=""
+  for r in "\${!region_names[@]}"; do
+    regions+="\${regions:+,}${metric(REGION_METRICS.healthyDestinations, "${region_healthy[r]}", "Count", "${region_names[r]}")}"
+    regions+=",${metric(REGION_METRICS.sharePercent, "${region_percent[r]}", "Percent", "${region_names[r]}")}"
+  done
+  aws_cli cloudwatch put-metric-data --namespace ${METRICS_NAMESPACE} --metric-data "[$regions]" >/dev/null &
 }
 
 # report_unhealthy: the rules cannot be installed on this instance (a missing package, a broken kernel
@@ -157,15 +195,17 @@ report_unhealthy() {
 }
 
 # A pass verifies (and repairs) the owned state before the probes, with the decisions it has, so that drift
-# never waits for a slow probe; then once more with the new decisions.
+# never waits for a slow probe (a recheck, right after a pass, skips that); then once more with the new decisions.
 pass() {
-  lock
-  converge "\${healthy[@]}"
-  unlock
+  if [ "$recheck" = no ]; then
+    lock
+    converge "\${rotation[@]}"
+    unlock
+  fi
   probe_all
   decide
   lock
-  if converge "\${healthy[@]}"; then install_failures=0; else install_failures=$((install_failures + 1)); fi
+  if converge "\${rotation[@]}"; then install_failures=0; else install_failures=$((install_failures + 1)); fi
   unlock
   [ "$install_failures" -lt "$unhealthy_after" ] || [ "$reported" = yes ] || report_unhealthy
   if [ "\${EPOCHSECONDS}" -ge "$next_metrics" ]; then
@@ -191,20 +231,21 @@ main() {
   while read -r d v s; do
     [ -z "\${up[$d]+set}" ] || { up[$d]=$v; streak[$d]=$s; }
   done < <(cat "$state/health" 2>/dev/null)
-  fail_open=0 install_failures=0 reported=no next_metrics=$((EPOCHSECONDS + metrics_interval)) group= region=
-  healthy=()
+  fail_open=0 install_failures=0 reported=no next_metrics=$((EPOCHSECONDS + metrics_interval)) group= region= logged_shares= recheck=no
+  healthy=() region_healthy=() region_percent=()
   for d in "\${destinations[@]}"; do [ "\${up[$d]}" = 0 ] || healthy+=("$d"); done
-  [ \${#healthy[@]} -gt 0 ] || healthy=("\${destinations[@]}")
+  weigh "\${healthy[@]}" || weigh "\${destinations[@]}"
   read -r sent_insert_failed sent_drop < <(counters)
   sent_repairs=0
   [ "$once" = no ] || { pass; [ "$install_failures" -eq 0 ]; exit; }
-  log "probing \${destinations[*]} on ports \${ports[*]} every $interval s"
+  log "probing \${destinations[*]} (regions \${region_names[*]}) on ports \${ports[*]} every $interval s"
   local started elapsed rest
   while :; do
     started=\${EPOCHREALTIME//[!0-9]/}
     pass
     elapsed=$((\${EPOCHREALTIME//[!0-9]/} - started))
     rest=$((interval * 1000000 - elapsed))
+    [ "$recheck" = no ] || rest=0
     [ "$rest" -le 0 ] || sleep "$((rest / 1000000)).$(printf '%06d' $((rest % 1000000)))"
   done
 }

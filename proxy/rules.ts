@@ -1,7 +1,8 @@
 // A pure function from the desired state to an iptables-restore document, as kube-proxy builds its own:
 // only chains we own, declared (hence flushed) and refilled in one atomic commit per table. Builtin
 // chains are never in the document; the script adds one jump to each, and nothing else of theirs.
-import { cascade, formatProbability } from "./cascade";
+import { formatProbability, weightedCascade } from "./cascade";
+import { rotation } from "./regions";
 import { ForwardingSpec } from "./spec";
 
 export const CHAINS = {
@@ -34,18 +35,25 @@ export function destinationRule(number: number | string, count: number | string,
     return `-A ${CHAINS.destinations} -m comment --comment "destination ${number}/${count}"${statistic} -j DNAT --to-destination ${destination}`;
 }
 
-/** The CRPROXY-DESTINATIONS chain's rules: DNAT to each destination, same port, 1/N of new connections each. */
-export function destinationRules(destinations: readonly string[]): string[] {
+/** The CRPROXY-DESTINATIONS chain's rules: DNAT to each destination, same port, in proportion to its weight
+ *  (whole numbers; equal weights when none are given: 1/N of new connections each). */
+export function destinationRules(destinations: readonly string[], weights: readonly number[] = destinations.map(() => 1)): string[] {
     const n = destinations.length;
-    return cascade(n).map((p, i) => destinationRule(i + 1, n, destinations[i], i < n - 1 ? formatProbability(p) : undefined));
+    return weightedCascade(weights).map((p, i) => destinationRule(i + 1, n, destinations[i], i < n - 1 ? formatProbability(p) : undefined));
+}
+
+/** The rules for the configured split, every destination answering: what the forwarding script installs at boot. */
+export function configuredRules(spec: ForwardingSpec): string[] {
+    const split = rotation(spec.regions, spec.destinations).destinations;
+    return destinationRules(split.map(d => d.destination), split.map(d => d.weight));
 }
 
 /** What a table's transaction carries besides our chains: lines added just before its COMMIT. */
 export type TableSuffix = (table: "nat" | "filter") => readonly string[];
 
-/** The whole document for the spec's destinations; the agent renders it with its healthy set's rules and
+/** The whole document for the spec's configured split; the agent renders it with its healthy set's rules and
  *  the jump repairs as shell expansions instead (proxy/state.ts), so both come from this one function. */
-export function renderRestoreDocument(spec: ForwardingSpec, destinations: readonly string[] = destinationRules(spec.destinations),
+export function renderRestoreDocument(spec: ForwardingSpec, destinations: readonly string[] = configuredRules(spec),
     suffix: TableSuffix = () => []): string {
     const natPorts = spec.natPorts ? ` --to-ports ${spec.natPorts.from}-${spec.natPorts.to}` : "";
     const nat = [

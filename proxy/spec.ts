@@ -1,8 +1,9 @@
 // The desired state of one proxy: where connections go and how the kernel is tuned. Everything the
 // renderers print comes from a validated ForwardingSpec, so no input can reach a shell or a rule unchecked.
 import {
-    InvalidValueError, PortRange, requireDestinations, requireInteger, requirePortRange, requirePorts,
+    InvalidValueError, PortRange, requireInteger, requirePortRange, requirePorts,
 } from "../core/validate";
+import { DEFAULT_REGION_NAME, Region, RegionInput, requireRegions } from "./regions";
 
 export interface ForwardingOptions {
     /** Source ports MASQUERADE may use; the kernel's default is 1024-65535. */
@@ -18,12 +19,17 @@ export interface ForwardingOptions {
 }
 
 export interface ForwardingInput extends ForwardingOptions {
-    readonly destinations: readonly string[];
+    /** One region of these destinations, each taking an equal share (the single-region form). */
+    readonly destinations?: readonly string[];
+    /** Or several regions, split by weight x dial (proxy/regions.ts). */
+    readonly regions?: readonly RegionInput[];
     readonly ports: readonly number[];
 }
 
 export interface ForwardingSpec {
+    /** Every region's destinations, in region order. */
     readonly destinations: readonly string[];
+    readonly regions: readonly Region[];
     readonly ports: readonly number[];
     readonly natPorts?: PortRange;
     readonly conntrackMax: number;
@@ -53,7 +59,7 @@ export const DEFAULT_TIME_WAIT_TIMEOUT_SECONDS = 70;
 /** From the destination's own TIME_WAIT (60 s) to ten minutes. */
 export const TIME_WAIT_TIMEOUT_LIMITS = { min: 60, max: 600 } as const;
 
-export type ForwardingSettings = Omit<ForwardingSpec, "destinations" | "ports">;
+export type ForwardingSettings = Omit<ForwardingSpec, "destinations" | "regions" | "ports">;
 type Keys = Partial<Record<keyof ForwardingInput, string>>;
 
 /** Checks the kernel and NAT settings and fills their defaults; throws InvalidValueError naming the field. */
@@ -78,9 +84,22 @@ export function forwardingSettings(input: ForwardingOptions, keys: Keys = {}): F
 
 /** The whole desired state, checked; what every renderer takes. */
 export function forwardingSpec(input: ForwardingInput, keys: Keys = {}): ForwardingSpec {
+    const regions = regionsOf(input, keys);
     return {
-        destinations: requireDestinations(keys.destinations ?? "destinations", input.destinations),
+        destinations: regions.flatMap(r => r.destinations),
+        regions,
         ports: requirePorts(keys.ports ?? "ports", input.ports),
         ...forwardingSettings(input, keys),
     };
+}
+
+/** The input's regions, checked: `destinations` alone is one region; a region's errors name the regions key. */
+function regionsOf(input: ForwardingInput, keys: Keys): Region[] {
+    if (input.regions !== undefined) {
+        const key = keys.regions ?? "regions";
+        if (input.destinations !== undefined) throw new InvalidValueError(key, `give ${keys.destinations ?? "destinations"} or ${key}, not both`);
+        return requireRegions(key, (i, field) => `${key}[${i}].${field}`, input.regions);
+    }
+    const key = keys.destinations ?? "destinations";
+    return requireRegions(key, () => key, [{ name: DEFAULT_REGION_NAME, destinations: input.destinations ?? [] }]);
 }

@@ -1,10 +1,12 @@
 // The state a proxy owns, as bash functions both programs embed: the forwarding script converges once to
-// every destination, the agent every pass to the destinations that answer. The restore document comes from
-// renderRestoreDocument with the destination rules and the jump repairs as shell expansions, so script and
-// agent install exactly what the pure renderer prints, from one source.
+// the configured split over every destination, the agent every pass to the split over those that answer. The
+// restore document comes from renderRestoreDocument with the destination rules and the jump repairs as shell
+// expansions, so script and agent install exactly what the pure renderer prints, from one source; `weigh` and
+// `probability` are proxy/regions.ts `rotation` and proxy/cascade.ts `formatProbability` in bash (tests hold
+// them to each other).
 import { createHash } from "node:crypto";
-import { formatProbability } from "./cascade";
 import { CHAINS, connmarkMask, destinationRule, JUMPS, renderRestoreDocument } from "./rules";
+import { shareOf } from "./regions";
 import { ForwardingSpec } from "./spec";
 
 /** Marks the jump rules we add to builtin chains, so we find (and never duplicate) exactly ours. */
@@ -41,10 +43,8 @@ function documentHeredocBody(spec: ForwardingSpec): string {
 
 /** Variables and functions shared by the forwarding script and the agent. */
 export function renderOwnedState(spec: ForwardingSpec): string {
-    // Rule i of n matches 1/(n - i) of what reaches it: one value per distance d = n - i >= 2.
-    const probabilities = Array.from({ length: spec.destinations.length - 1 }, (_, k) => k + 2)
-        .map(d => `[${d}]=${formatProbability({ numerator: 1, denominator: d })}`).join(" ");
-    const fields = { number: "$((i + 1))", count: "$n", destination: "${healthy[i]}" };
+    const fields = { number: "$((i + 1))", count: "$n", destination: "$d" };
+    const regionOf = spec.regions.flatMap((r, i) => r.destinations.map(() => i));
     const mark = connmarkMask(spec);
     const insertJumps = (table: string) => JUMPS.filter(j => j.table === table)
         .map(j => `'-I ${j.from} 1 -m comment --comment ${JUMP_COMMENT} -j ${j.to}'`).join(" ");
@@ -52,8 +52,12 @@ export function renderOwnedState(spec: ForwardingSpec): string {
     // NAT range) installs its rules even where the destinations are the same.
     const specId = createHash("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 16);
     return `destinations=(${spec.destinations.join(" ")})
+region_of=(${regionOf.join(" ")})
+region_names=(${spec.regions.map(r => r.name).join(" ")})
+region_shares=(${spec.regions.map(shareOf).join(" ")})
+region_weights=(${spec.regions.map(r => r.weight).join(" ")})
+region_priorities=(${spec.regions.map(r => r.priority).join(" ")})
 ports=(${spec.ports.join(" ")})
-probability=(${probabilities})
 spec_id=${specId}
 state=\${CROSS_REGION_PROXY_STATE:-${DEFAULT_STATE_DIR}}
 repairs=0
@@ -65,15 +69,79 @@ log() { printf 'cross-region-proxy: %s\\n' "$*" >&2; }
 lock() { exec 9>>"$state/lock" && flock 9; }
 unlock() { flock -u 9; }
 
-# destination_rules HEALTHY...: ${CHAINS.destinations}'s rules for that set, as destinationRules prints them.
+# gcd A B: sets divisor to the greatest common divisor of A and B (gcd 0 B is B).
+gcd() {
+  local a=$1 b=$2 t
+  while ((b > 0)); do t=$((a % b)); a=$b; b=$t; done
+  divisor=$a
+}
+
+# pick VALUES HEALTHY...: rotation=(IP=WEIGHT ...) over the healthy destinations of the lowest priority that has a
+# region with a healthy destination and a value above 0 in the array VALUES (region_shares or region_weights); each
+# such region's value split evenly over its healthy destinations in whole numbers (value x lcm / count, over
+# their gcd); region_taken=(...) sums the weights per region. Returns 1, rotation empty, when no region qualifies.
+pick() {
+  local -n value=$1
+  shift
+  local -A in=()
+  local -a count=() of=()
+  local d i r best=0 l=1 g=0 w
+  rotation=() region_taken=()
+  for d in "$@"; do in[$d]=1; done
+  for r in "\${!region_names[@]}"; do count[r]=0 region_taken[r]=0; done
+  for i in "\${!destinations[@]}"; do
+    if [ -n "\${in[\${destinations[i]}]:-}" ]; then count[region_of[i]]=$((count[region_of[i]] + 1)); fi
+  done
+  for r in "\${!region_names[@]}"; do
+    if ((count[r] > 0 && value[r] > 0 && (best == 0 || region_priorities[r] < best))); then best=\${region_priorities[r]}; fi
+  done
+  if ((best == 0)); then return 1; fi
+  for r in "\${!region_names[@]}"; do
+    if ((count[r] > 0 && value[r] > 0 && region_priorities[r] == best)); then gcd "$l" "\${count[r]}"; l=$((l / divisor * count[r])); fi
+  done
+  for i in "\${!destinations[@]}"; do
+    d=\${destinations[i]} r=\${region_of[i]}
+    if [ -n "\${in[$d]:-}" ] && ((value[r] > 0 && region_priorities[r] == best)); then
+      w=$((value[r] * (l / count[r])))
+      gcd "$g" "$w"; g=$divisor
+      rotation+=("$d=$w") of+=("$r")
+    fi
+  done
+  for i in "\${!rotation[@]}"; do
+    w=$((\${rotation[i]#*=} / g))
+    rotation[i]=\${rotation[i]%%=*}=$w
+    region_taken[of[i]]=$((region_taken[of[i]] + w))
+  done
+}
+
+# weigh HEALTHY...: where new connections go when those answer (proxy/regions.ts rotation): by weight x dial; when
+# only drained regions (dial 0) answer, by weight alone, as Global Accelerator ignores the dial when it fails over.
+# Returns 1 when no region with a weight answers.
+weigh() { pick region_shares "$@" || pick region_weights "$@"; }
+
+# probability NUMERATOR DENOMINATOR: sets p to the fraction rounded half up to 10 decimals by long division in
+# whole numbers, digit for digit what formatProbability prints (0 <= NUMERATOR < DENOMINATOR).
+probability() {
+  local rest=$1 digits=0 k
+  for ((k = 0; k < 10; k++)); do rest=$((rest * 10)); digits=$((digits * 10 + rest / $2)); rest=$((rest % $2)); done
+  if ((2 * rest >= $2)); then digits=$((digits + 1)); fi
+  if ((digits == 10000000000)); then p=1.0000000000; else printf -v p '0.%010d' "$digits"; fi
+}
+
+# destination_rules IP=WEIGHT...: ${CHAINS.destinations}'s rules for that rotation, as destinationRules prints them:
+# rule i takes its weight over the weights of the rules from i on, the last one the rest.
 destination_rules() {
-  local healthy=("$@") n=$# i
-  for ((i = 0; i < n; i++)); do
+  local n=$# i=0 rest=0 t d w p
+  for t in "$@"; do rest=$((rest + \${t#*=})); done
+  for t in "$@"; do
+    d=\${t%%=*} w=\${t#*=}
     if ((i < n - 1)); then
-      printf '%s\\n' ${ruleTemplate({ ...fields, probability: "${probability[n - i]}" })}
+      probability "$w" "$rest"
+      printf '%s\\n' ${ruleTemplate({ ...fields, probability: "$p" })}
     else
       printf '%s\\n' ${ruleTemplate(fields)}
     fi
+    rest=$((rest - w)) i=$((i + 1))
   done
 }
 
@@ -87,7 +155,7 @@ jump_repairs() {
   esac
 }
 
-# document HEALTHY...: the iptables-restore document (proxy/rules.ts) for that healthy set.
+# document IP=WEIGHT...: the iptables-restore document (proxy/rules.ts) for that rotation.
 document() {
   cat <<CRPROXY_RULES
 ${documentHeredocBody(spec)}CRPROXY_RULES
@@ -149,7 +217,7 @@ forget() {
   log "forgot $deleted connection(s) to $1 that were not established (\${states[*]})"
 }
 
-# converge HEALTHY...: our chains, jumps and sysctls exactly as rendered for that set. Logs what it found
+# converge IP=WEIGHT...: our chains, jumps and sysctls exactly as rendered for that rotation. Logs what it found
 # different; returns 2 when the document is rejected (nothing changed), 1 when it cannot be installed.
 converge() {
   local want="$spec_id $*" now installed_set="" installed_rules="" record=$state/installed d
@@ -167,18 +235,23 @@ converge() {
   settings || return 1
   [ \${#settings_repaired[@]} -eq 0 ] || repairs=$((repairs + 1))
   if [ ! -f "$record" ]; then
-    log "installing the forwarding rules for $*"
+    log "installing the forwarding rules for \${*%%=*}"
   elif [ "$installed_rules" != "$now" ]; then
     repairs=$((repairs + 1))
     log "repairing the forwarding rules: $(differences "$installed_rules" "$now")"
   else
-    log "destinations now $* (of \${destinations[*]})"
+    log "destinations now \${*%%=*} (of \${destinations[*]})"
   fi
   document "$@" | iptables-restore -w --noflush || { log "iptables-restore failed"; return 1; }
   { printf '%s\\n' "$want"; observed; } >"$record.new" && mv "$record.new" "$record"
+  # The destinations that left the rotation (a weight is not part of the comparison: one stays when only that
+  # changes), all at once: a region that goes dark leaves with all its destinations.
+  local left=()
   for d in \${installed_set#* }; do
-    [[ " $want " == *" $d "* ]] || forget "$d"
+    d=\${d%%=*}
+    [[ " $want" == *" $d="* ]] || { forget "$d" & left+=($!); }
   done
+  [ \${#left[@]} -eq 0 ] || wait "\${left[@]}"
 }
 `;
 }

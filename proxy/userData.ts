@@ -58,41 +58,47 @@ export function gzipStable(text: string): Buffer {
 /** A YAML literal block: every line indented, so no content can end the block or start a new key. */
 const block = (text: string, indent: string) => text.replace(/\n$/, "").split("\n").map(l => (l ? indent + l : "")).join("\n");
 
-function file(path: string, permissions: string, content: string, compress = false): string {
-    const head = `  - path: ${path}
+function file(path: string, permissions: string, content: string): string {
+    return `  - path: ${path}
     owner: root:root
-    permissions: "${permissions}"`;
-    // cloud-init's write_files decodes gz+b64 itself (cloudinit/config/cc_write_files.py, decode_perms/extract_contents).
-    return compress
-        ? `${head}\n    encoding: gz+b64\n    content: ${gzipStable(content).toString("base64")}`
-        : `${head}\n    content: |\n${block(content, "      ")}`;
+    permissions: "${permissions}"
+    content: |\n${block(content, "      ")}`;
 }
 
 /** EC2 refuses user-data over 16 KiB (before base64). */
 export const USER_DATA_LIMIT_BYTES = 16384;
 
-/** The scripts as text while the whole fits in EC2's limit, gzipped (write_files gz+b64) when it would not. */
+/**
+ * The bytes EC2 gets: the cloud-config gzipped whole, which cloud-init gunzips before it reads it (cloud-init docs,
+ * "User data formats": "Gzip compressed content ... typically useful because user-data is limited to ~16384
+ * bytes"). One stream holds the script and the agent, so gzip stores the state functions they share once.
+ */
+export function encodeUserData(text: string): Buffer {
+    return gzipStable(text);
+}
+
+/** The cloud-config cloud-init reads (the programs in plain text); its encoding (encodeUserData) fits EC2's limit. */
 export function renderUserData(spec: ForwardingSpec): string {
-    const plain = userDataText(spec, false);
-    const userData = Buffer.byteLength(plain) <= USER_DATA_LIMIT_BYTES ? plain : userDataText(spec, true);
-    const size = Buffer.byteLength(userData);
+    const userData = userDataText(spec);
+    const size = encodeUserData(userData).length;
     if (size > USER_DATA_LIMIT_BYTES) {
-        throw new Error(`the proxy user-data is ${size} bytes, over EC2's limit of ${USER_DATA_LIMIT_BYTES}: use fewer destinations or ports`);
+        throw new Error(`the proxy user-data is ${size} bytes gzipped, over EC2's limit of ${USER_DATA_LIMIT_BYTES}: use fewer destinations or ports`);
     }
     return userData;
 }
 
-function userDataText(spec: ForwardingSpec, compress: boolean): string {
+function userDataText(spec: ForwardingSpec): string {
     return `#cloud-config
 # cross-region-proxy proxy instance, rendered by proxy/userData.ts.
 # destinations: ${spec.destinations.join(" ")}
+# regions: ${spec.regions.map(r => `${r.name} (${r.destinations.length})`).join(" ")}
 # listeners: ${spec.ports.join(" ")}
 packages:
   - iptables-nft
   - conntrack-tools
 write_files:
-${file(SCRIPT_PATH, "0755", renderForwardingScript(spec), compress)}
-${file(AGENT_PATH, "0755", renderHealthAgent(spec), compress)}
+${file(SCRIPT_PATH, "0755", renderForwardingScript(spec))}
+${file(AGENT_PATH, "0755", renderHealthAgent(spec))}
 ${file(`/etc/systemd/system/${UNIT_NAME}`, "0644", UNIT)}
 ${file(`/etc/systemd/system/${AGENT_UNIT_NAME}`, "0644", AGENT_UNIT)}
 runcmd:

@@ -1,38 +1,48 @@
-// npm run plan [-- --stack global|china] [--json FILE] [--set [global/|china/]namespace:key=value ...] (--help)
+// npm run plan [-- --stack NAME] [--json FILE] [--set [STACK/]namespace:key=value ...] [--stack-dir DIR] (--help)
 // The main job without a cloud account: runs the real program of each stack under Pulumi mocks with the
-// values of its stack file and prints what it would declare. No cloud call, no credentials, no CLI.
+// values of its stack file and prints what it would declare. No cloud call, no credentials, no CLI. The global
+// stacks are those the china stack file names (globalStack, or each of globalStacks: several regions).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
-import * as yaml from "js-yaml";
 import { isUsageError, parseFlags } from "../core/cli";
 import { InvalidValueError } from "../core/validate";
+import { parseGlobalStacks, qualifyStackName } from "../config/china";
+import { NAMESPACE, objectConfigSource, optionalList } from "../config/reader";
 import { DeclaredResource } from "../offline/mocks";
-import { OfflineRun, readStackConfig, runStack } from "../offline/run";
+import { OfflineRun, PROJECT, readStackConfig, runStack } from "../offline/run";
 
-const STACKS = ["global", "china"] as const;
-type Stack = typeof STACKS[number];
+/** The organization of the offline runs: a DIY backend's constant (offline/mocks.ts's default). */
+const OFFLINE_ORGANIZATION = "organization";
 
-/** The four components of the design, by stack: the plan names each (or says why one is missing). */
-export const DESIGN_COMPONENTS: Record<Stack, readonly string[]> = {
+const CHINA = "china";
+
+/** The global stacks a china stack's values name, as written (globalStacks, else globalStack; `global` with destinationIps). */
+export function globalStacksOf(china: Record<string, string>): string[] {
+    const list = optionalList(objectConfigSource({ globalStacks: china[`${NAMESPACE}:globalStacks`] ?? "" }), "globalStacks");
+    return list !== undefined ? parseGlobalStacks(list).map(e => e.stack) : [china[`${NAMESPACE}:globalStack`] ?? "global"];
+}
+
+/** The four components of the design, by the role of a stack: the plan names each (or says it is not declared). */
+export const DESIGN_COMPONENTS = {
     global: ["HttpbinOnEks", "NlbFrontingAlb"],
     china: ["IptablesProxyFleet", "CloudfrontEdge"],
-};
+} as const;
 
 /** The design's components a run declares, as `Name (resource name)`, or `Name (not declared)`. */
 export function designComponents(run: OfflineRun): string[] {
-    return DESIGN_COMPONENTS[run.stack as Stack].map(component => {
+    return DESIGN_COMPONENTS[run.stack === CHINA ? "china" : "global"].map(component => {
         const found = run.resources.find(r => r.type === `cross-region-proxy:index:${component}`);
         return `${component} (${found ? found.name : "not declared"})`;
     });
 }
 
-/** The files cloud-init writes from gzip (gz+b64), decoded: what the proxy will run, readable in the plan. */
-export function compressedFiles(userData: string): Array<{ path: string; content: string }> {
-    const doc = yaml.load(userData) as { write_files?: Array<{ path: string; encoding?: string; content: string }> };
-    return (doc.write_files ?? []).filter(f => f.encoding === "gz+b64")
-        .map(f => ({ path: f.path, content: zlib.gunzipSync(Buffer.from(f.content, "base64")).toString("utf8") }));
-}
+/** A global stack's file and run name: the last part of its name (Pulumi.global-use2.yaml for acme/global-use2). */
+const stackOfName = (name: string) => name.split("/").pop() ?? name;
+
+/** "a or b", "a, b or c". */
+const either = (names: readonly string[]) => names.length < 2 ? names.join("") : `${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}`;
+
 
 /** The inputs worth reading in a plan, per resource type; everything else is left out for brevity. */
 const SHOWN: Record<string, string[]> = {
@@ -103,74 +113,88 @@ function report(run: OfflineRun): object {
     };
 }
 
-const USAGE = `usage: npm run plan [-- [--stack global|china] [--json FILE] [--set [global/|china/]namespace:key=value ...] [--stack-dir DIR]]
+const USAGE = `usage: npm run plan [-- [--stack NAME] [--json FILE] [--set [STACK/]namespace:key=value ...] [--stack-dir DIR]]
 
 Runs the real program of each stack under Pulumi mocks with the values of its stack file (Pulumi.<stack>.yaml)
-and prints the resources it would declare, its outputs and the proxy user-data. No cloud call is made.
-  --stack NAME      plan one stack (the china stack is still fed with the global plan's outputs)
+and prints the resources it would declare, its outputs and the proxy user-data. No cloud call is made. The
+stacks are china and the global stacks its file names (globalStack, or each of globalStacks: several regions,
+e.g. --stack-dir tests/fixtures/multi-region), each fed to the china stack through its StackReference.
+  --stack NAME      plan one stack: china or a global stack (the china stack is still fed with the global plans' outputs)
   --json FILE       write the plan as JSON to FILE and print nothing else (errors still go to stderr)
   --set K=V         override a config value; without a prefix it applies to every stack file that has
-                    the key, with global/ or china/ to that stack only
+                    the key, with STACK/ (china/, global/, ...) to that stack only
   --stack-dir DIR   read the stack files from DIR instead of the project directory
   --help            this text
 npm takes options before '--' for itself: write 'npm run plan -- --stack china'.`;
 
 export interface PlanOptions {
-    readonly stacks: Stack[];
+    /** The global stacks the china stack names, as written, in order. */
+    readonly globalStacks: string[];
+    /** The stacks to print: their run names (china, and the last part of each global stack's name). */
+    readonly stacks: string[];
     readonly json?: string;
-    readonly overrides: Record<Stack, Record<string, string>>;
+    /** By run name. */
+    readonly overrides: Record<string, Record<string, string>>;
     readonly stackDir?: string;
 }
 
-/** The command line, strictly (core/cli): unknown, repeated or stray arguments are errors that say what to write. */
-export function parsePlanArgs(args: string[], stackFiles: (dir: string | undefined) => Record<Stack, Record<string, string>>): PlanOptions | "help" {
+/**
+ * The command line, strictly (core/cli): unknown, repeated or stray arguments are errors that say what to write.
+ * `readStack(name, dir)` reads a stack file's values; the china file (with its --set overrides) names the global stacks.
+ */
+export function parsePlanArgs(args: string[], readStack: (stack: string, dir: string | undefined) => Record<string, string>): PlanOptions | "help" {
     const { values, positionals, help } = parseFlags(args, {
         stack: { type: "string" }, json: { type: "string" }, set: { type: "string", multiple: true }, "stack-dir": { type: "string" },
     }, true);
     if (help) return "help";
-    if (positionals.length > 0) {
-        // `npm run plan --stack china` (no `--`): npm keeps --stack for itself and passes `china` on.
-        const hint = (STACKS as readonly string[]).includes(positionals[0])
-            ? `npm took the option before it for itself: write 'npm run plan -- --stack ${positionals[0]}'`
-            : "options go after '--': npm run plan -- --stack china";
-        throw new InvalidValueError(`'${positionals[0]}'`, `unexpected argument: ${hint}`);
-    }
-    if (values.stack !== undefined && !(STACKS as readonly string[]).includes(values.stack)) {
-        throw new InvalidValueError("--stack", `expected ${STACKS.join(" or ")}, got '${values.stack}'`);
-    }
-    const files = stackFiles(values["stack-dir"]);
-    const overrides: Record<Stack, Record<string, string>> = { global: {}, china: {} };
-    for (const pair of values.set ?? []) {
+    const pairs = (values.set ?? []).map(pair => {
         const at = pair.indexOf("=");
         const target = at < 0 ? pair : pair.slice(0, at);
         const slash = target.indexOf("/");
         const key = target.slice(slash + 1);
         if (at < 1 || !/^[^:\s/]+:[^:\s/]+$/.test(key)) {
-            throw new InvalidValueError("--set", `expected [global/|china/]namespace:key=value, got '${pair}'`);
+            throw new InvalidValueError("--set", `expected [STACK/]namespace:key=value (STACK: china, global, ...), got '${pair}'`);
         }
-        const value = pair.slice(at + 1);
-        if (slash >= 0) {
-            const prefix = target.slice(0, slash);
-            if (!(STACKS as readonly string[]).includes(prefix)) {
-                throw new InvalidValueError("--set", `unknown stack '${prefix}/' in '${pair}': expected global/ or china/`);
+        return { pair, stack: slash >= 0 ? target.slice(0, slash) : undefined, key, value: pair.slice(at + 1) };
+    });
+    const dir = values["stack-dir"];
+    const china = { ...readStack(CHINA, dir), ...Object.fromEntries(pairs.filter(p => p.stack === CHINA).map(p => [p.key, p.value])) };
+    const globalStacks = globalStacksOf(china);
+    const stacks = [...globalStacks.map(stackOfName), CHINA];
+    if (positionals.length > 0) {
+        // `npm run plan --stack china` (no `--`): npm keeps --stack for itself and passes `china` on.
+        const hint = stacks.includes(positionals[0])
+            ? `npm took the option before it for itself: write 'npm run plan -- --stack ${positionals[0]}'`
+            : "options go after '--': npm run plan -- --stack china";
+        throw new InvalidValueError(`'${positionals[0]}'`, `unexpected argument: ${hint}`);
+    }
+    if (values.stack !== undefined && !stacks.includes(values.stack)) {
+        throw new InvalidValueError("--stack", `expected ${either(stacks)}, got '${values.stack}'`);
+    }
+    const files = Object.fromEntries(stacks.map(stack => [stack, stack === CHINA ? china : readStack(stack, dir)]));
+    const overrides: Record<string, Record<string, string>> = Object.fromEntries(stacks.map(stack => [stack, {}]));
+    for (const { pair, stack, key, value } of pairs) {
+        if (stack !== undefined) {
+            if (!stacks.includes(stack)) {
+                throw new InvalidValueError("--set", `unknown stack '${stack}/' in '${pair}': expected ${either(stacks.map(s => `${s}/`))}`);
             }
-            overrides[prefix as Stack][key] = value;
+            overrides[stack][key] = value;
             continue;
         }
-        const holders = STACKS.filter(stack => key in files[stack]);
+        const holders = stacks.filter(s => key in files[s]);
         if (holders.length === 0) {
             throw new InvalidValueError("--set", `no stack file sets ${key}: say which stack it is for, e.g. --set china/${key}=${value}`);
         }
-        for (const stack of holders) overrides[stack][key] = value;
+        for (const s of holders) overrides[s][key] = value;
     }
-    return { stacks: values.stack ? [values.stack as Stack] : [...STACKS], json: values.json, overrides, stackDir: values["stack-dir"] };
+    return { globalStacks, stacks: values.stack ? [values.stack] : stacks, json: values.json, overrides, stackDir: dir };
 }
 
-const stackFile = (stack: Stack, dir: string | undefined) => dir === undefined ? undefined : path.join(dir, `Pulumi.${stack}.yaml`);
+const stackFile = (stack: string, dir: string | undefined) => dir === undefined ? undefined : path.join(dir, `Pulumi.${stack}.yaml`);
 
 /** What a reader of the plan must know that the tree does not show: a component left out, and why. */
 function notes(run: OfflineRun, config: Record<string, string>): string[] {
-    if (run.stack !== "china") return [];
+    if (run.stack !== CHINA) return [];
     const notes: string[] = [];
     if (run.outputs.cloudfrontDomainName === null) {
         notes.push("CloudfrontEdge: disabled by cloudfrontEnabled=false. To plan it: --set china/cross-region-proxy:cloudfrontEnabled=true"
@@ -185,10 +209,7 @@ function notes(run: OfflineRun, config: Record<string, string>): string[] {
 }
 
 async function main(): Promise<void> {
-    const options = parsePlanArgs(process.argv.slice(2), dir => ({
-        global: readStackConfig("global", stackFile("global", dir)).values,
-        china: readStackConfig("china", stackFile("china", dir)).values,
-    }));
+    const options = parsePlanArgs(process.argv.slice(2), (stack, dir) => readStackConfig(stack, stackFile(stack, dir)).values);
     if (options === "help") {
         console.log(USAGE);
         return;
@@ -198,16 +219,20 @@ async function main(): Promise<void> {
 
     say("OFFLINE PLAN: the real program under Pulumi mocks. No cloud call was made; IDs, ARNs and");
     say("addresses are placeholders (203.0.113.0/24 is a documentation range). `pulumi preview` shows the real plan.\n");
-    // The china stack reads NLB-1's addresses and idle timeout from the global stack: feed it the global plan's.
-    const globalRun = await runStack("global", { overrides: options.overrides.global, stackFile: stackFile("global", options.stackDir) });
-    const runs: OfflineRun[] = [];
-    if (options.stacks.includes("global")) runs.push(globalRun);
-    if (options.stacks.includes("china")) {
-        runs.push(await runStack("china", {
-            overrides: options.overrides.china,
-            stackOutputs: globalRun.outputs,
+    // The china stack reads NLB-1's addresses, listener ports and idle timeout from each global stack: feed it the
+    // global plans', each from its own RFC 5737 block (two regions never share an address), by qualified name.
+    const globalRuns: OfflineRun[] = [];
+    for (const [block, name] of options.globalStacks.entries()) {
+        const stack = stackOfName(name);
+        globalRuns.push(await runStack(stack, { overrides: options.overrides[stack], stackFile: stackFile(stack, options.stackDir), addressBlock: block }));
+    }
+    const runs: OfflineRun[] = globalRuns.filter(run => options.stacks.includes(run.stack));
+    if (options.stacks.includes(CHINA)) {
+        runs.push(await runStack(CHINA, {
+            overrides: options.overrides[CHINA],
+            stacks: Object.fromEntries(options.globalStacks.map((name, i) => [qualifyStackName(name, OFFLINE_ORGANIZATION, PROJECT), globalRuns[i].outputs])),
             secretKeys: ["cross-region-proxy:cloudfrontPrivateKey"],
-            stackFile: stackFile("china", options.stackDir),
+            stackFile: stackFile(CHINA, options.stackDir),
         }));
     }
     for (const run of runs) {
@@ -219,15 +244,12 @@ async function main(): Promise<void> {
             say(`    ${name}: ${show(value)}`);
         }
         for (const note of notes(run, run.config)) say(`\n  ${note}`);
-        if (run.stack === "china") {
+        if (run.stack === CHINA) {
             const template = run.resources.find(r => r.type === "aws:ec2/launchTemplate:LaunchTemplate");
-            say(`\n  proxy user-data (fed with the global plan's nlbPublicIps ${show(globalRun.outputs.nlbPublicIps)}):\n`);
-            const userData = Buffer.from(String(template?.inputs.userData ?? ""), "base64").toString("utf8");
-            say(userData.replace(/^/gm, "    "));
-            for (const file of compressedFiles(userData)) {
-                say(`  ${file.path} (gz+b64 above, decoded here for reading):\n`);
-                say(file.content.replace(/^/gm, "    "));
-            }
+            const bytes = Buffer.from(String(template?.inputs.userData ?? ""), "base64");
+            const fed = globalRuns.map(g => `${g.stack}'s nlbPublicIps ${show(g.outputs.nlbPublicIps)}`).join(", ");
+            say(`\n  proxy user-data (${bytes.length} bytes gzipped, shown as cloud-init reads it; fed with the global plans' outputs: ${fed}):\n`);
+            say(zlib.gunzipSync(bytes).toString("utf8").replace(/^/gm, "    "));
         }
         say();
     }

@@ -1,18 +1,20 @@
 // The `china` stack: the proxy fleet behind NLB-2, forwarding to NLB-1's addresses, and CloudFront.
 import * as pulumi from "@pulumi/pulumi";
-import { ChinaConfig, GlobalStackInputs, parseGlobalStackOutputs, qualifyStackName } from "../config/china";
+import { ChinaConfig, GlobalStackEntry, parseGlobalStacksOutputs, qualifyGlobalStacks } from "../config/china";
+import { Region } from "../proxy/regions";
 import { CloudfrontEdge } from "../components/CloudfrontEdge";
 import { IptablesProxyFleet } from "../components/IptablesProxyFleet";
 import { Network } from "../components/Network";
 import { subnetLayout } from "../components/subnets";
 import { requireReplaceable } from "../config/loadBalancers";
-import { qualified } from "../config/reader";
 import { InvalidValueError } from "../core/validate";
 import { previousOutputs, thisStack } from "./previous";
 import { hostedZoneId } from "./zone";
 
 export interface ChinaOutputs {
     destinationIps: pulumi.Output<string[]>;
+    /** Each region (global stack) the proxies forward to: its addresses, weight, dial and priority. */
+    destinationRegions: pulumi.Output<Region[]>;
     proxyNlbDnsName: pulumi.Output<string>;
     proxyUrl: pulumi.Output<string>;
     /** null when CloudFront is disabled. */
@@ -24,24 +26,33 @@ export interface ChinaOutputs {
     proxyNlbSubnets: pulumi.Output<string[]>;
 }
 
+/** The region of a fixed destinationIps list (no global stack to name it after). */
+export const DESTINATION_IPS_REGION = "destinationIps";
+
 /**
- * The global stack's outputs this stack builds on, read and checked before anything else is declared:
- * a bad global stack fails the update with nothing half-built (a StackReference is no cloud resource).
+ * The global stacks' outputs this stack builds on, each read through its own StackReference (named by the stack's
+ * qualified name, so a single globalStack keeps its URN) and all checked before anything else is declared: a bad
+ * or mismatched global stack fails the update with nothing half-built (a StackReference is no cloud resource).
  */
-export async function readGlobalStack(name: string, config: ChinaConfig): Promise<GlobalStackInputs> {
-    const globalStack = qualifyStackName(name, pulumi.getOrganization(), pulumi.getProject());
-    if (globalStack === thisStack()) {
-        throw new InvalidValueError(qualified("globalStack"), `names this stack (${globalStack}): name the global stack`);
+export async function readGlobalStacks(entries: readonly GlobalStackEntry[], config: ChinaConfig): Promise<Region[]> {
+    const stacks = qualifyGlobalStacks(entries, pulumi.getOrganization(), pulumi.getProject());
+    const self = stacks.find(entry => entry.qualified === thisStack());
+    if (self !== undefined) {
+        throw new InvalidValueError(self.key, `names this stack (${self.qualified}): name a global stack`);
     }
-    const reference = new pulumi.StackReference(globalStack);
-    const outputs = Object.fromEntries(await Promise.all(["nlbPublicIps", "nlbIdleTimeoutSeconds", "nlbListenerPorts"]
-        .map(async name => [name, await reference.getOutputValue(name)] as const)));
-    return parseGlobalStackOutputs(globalStack, outputs, config);
+    const read = await Promise.all(stacks.map(async entry => {
+        const reference = new pulumi.StackReference(entry.qualified);
+        const outputs = Object.fromEntries(await Promise.all(["nlbPublicIps", "nlbIdleTimeoutSeconds", "nlbListenerPorts"]
+            .map(async name => [name, await reference.getOutputValue(name)] as const)));
+        return { entry, outputs };
+    }));
+    return parseGlobalStacksOutputs(read, config);
 }
 
 export async function chinaStack(config: ChinaConfig): Promise<ChinaOutputs> {
-    const destinations = "ips" in config.destinations ? config.destinations.ips
-        : (await readGlobalStack(config.destinations.globalStack, config)).destinations;
+    const regions: Region[] = "ips" in config.destinations
+        ? [{ name: DESTINATION_IPS_REGION, destinations: config.destinations.ips, weight: 100, dial: 100, priority: 1 }]
+        : await readGlobalStacks(config.destinations.globalStacks, config);
     // NLB-2's subnets are the public subnets the stack creates, one CIDR block each.
     const nlbSubnets = subnetLayout(config.vpcCidr, config.availabilityZoneCount).publicCidrs;
     requireReplaceable("NLB-2", (await previousOutputs(["proxyNlbSubnets"])).proxyNlbSubnets, nlbSubnets, config.deletionProtection,
@@ -57,7 +68,7 @@ export async function chinaStack(config: ChinaConfig): Promise<ChinaOutputs> {
     const fleet = new IptablesProxyFleet("proxy", {
         vpcId: network.vpcId,
         subnetIds: network.publicSubnetIds,
-        destinations,
+        regions,
         ports: config.listenerPorts,
         forwarding: config.forwarding,
         partition: config.partition,
@@ -82,7 +93,8 @@ export async function chinaStack(config: ChinaConfig): Promise<ChinaOutputs> {
     });
 
     return {
-        destinationIps: pulumi.output(destinations),
+        destinationIps: pulumi.output(regions.flatMap(r => r.destinations)),
+        destinationRegions: pulumi.output(regions),
         proxyNlbDnsName: fleet.nlbDnsName,
         proxyUrl: fleet.url,
         cloudfrontDomainName: edge ? edge.domainName : pulumi.output(null),

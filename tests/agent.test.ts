@@ -10,12 +10,13 @@ import * as zlib from "node:zlib";
 import fc from "fast-check";
 import { MAX_DESTINATIONS, MAX_PORTS } from "../core/validate";
 import { which } from "../lab/exec";
-import { HEALTH_THRESHOLD, METRICS, METRICS_NAMESPACE, renderHealthAgent } from "../proxy/agent";
+import { functionOf, shellFunctions } from "./shell";
+import { HEALTH_THRESHOLD, METRICS, METRICS_NAMESPACE, REGION_DIMENSION, REGION_METRICS, renderHealthAgent } from "../proxy/agent";
 import { destinationRules, renderRestoreDocument } from "../proxy/rules";
 import { renderForwardingScript } from "../proxy/script";
 import { forwardingSpec } from "../proxy/spec";
 import {
-    AGENT_PATH, AGENT_UNIT, AGENT_UNIT_NAME, gzipStable, renderUserData, SCRIPT_PATH, UNIT, UNIT_NAME, USER_DATA_LIMIT_BYTES,
+    AGENT_PATH, AGENT_UNIT, AGENT_UNIT_NAME, encodeUserData, gzipStable, renderUserData, SCRIPT_PATH, UNIT, UNIT_NAME, USER_DATA_LIMIT_BYTES,
 } from "../proxy/userData";
 
 const bash = (script: string) => spawnSync("bash", ["-c", script], { encoding: "utf8" });
@@ -29,20 +30,9 @@ function requireTool(context: Mocha.Context, tool: string, pkg: string): void {
     context.skip();
 }
 
-/** A function of a rendered program, by name, with the variables it reads. */
-function functionOf(program: string, name: string): string {
-    const start = program.indexOf(`\n${name}() {`);
-    const end = program.indexOf("\n}\n", start) + 3;
-    assert.ok(start > 0 && end > start, `the program defines ${name}()`);
-    return program.slice(start, end);
-}
-
-/** The program's document() for a healthy set, with jump_repairs stubbed to print nothing. */
+/** The program's document() for a healthy set's rotation, with jump_repairs stubbed to print nothing. */
 function documentFor(program: string, healthy: readonly string[]): string {
-    const table = /^probability=\(.*\)$/m.exec(program);
-    assert.ok(table);
-    const result = bash(`${table[0]}\n${functionOf(program, "destination_rules")}${functionOf(program, "document")}
-jump_repairs() { :; }\ndocument ${healthy.join(" ")}`);
+    const result = bash(`${shellFunctions(program)}jump_repairs() { :; }\nweigh ${healthy.join(" ")}\ndocument "\${rotation[@]}"`);
     assert.equal(result.status, 0, result.stderr);
     return result.stdout;
 }
@@ -126,6 +116,44 @@ ${build}printf '%s' "$data"`);
         ]);
         for (const d of data) assert.deepEqual(d.Dimensions, [{ Name: "AutoScalingGroupName", Value: "crp-asg" }]);
     });
+
+    it("sends each region's healthy destinations and share in a call of its own, dimensioned by the region's stack", () => {
+        const regions = [{ name: "org/p/global-use2", destinations: destinations(2) }, { name: "org/p/global-euc1", destinations: ["192.0.2.1"] }];
+        const agent = renderHealthAgent(forwardingSpec({ regions, ports: [80] }));
+        const send = functionOf(agent, "send_metrics");
+        const build = send.slice(send.indexOf("  local r regions="), send.lastIndexOf("  aws_cli cloudwatch"));
+        assert.match(send, new RegExp(`put-metric-data --namespace ${METRICS_NAMESPACE} --metric-data "\\[\\$regions\\]"`));
+        const result = bash(`group=crp-asg; region_names=(${regions.map(r => r.name).join(" ")}); region_healthy=(2 0); region_percent=(100 0)
+${build}printf '[%s]' "$regions"`);
+        assert.equal(result.status, 0, result.stderr);
+        const data = JSON.parse(result.stdout) as Array<{ MetricName: string; Value: number; Unit: string; Dimensions: unknown }>;
+        assert.deepEqual(data.map(d => [d.MetricName, d.Value, d.Unit, d.Dimensions]), regions.flatMap((r, i) => [
+            [REGION_METRICS.healthyDestinations, [2, 0][i], "Count", [{ Name: "AutoScalingGroupName", Value: "crp-asg" }, { Name: REGION_DIMENSION, Value: r.name }]],
+            [REGION_METRICS.sharePercent, [100, 0][i], "Percent", [{ Name: "AutoScalingGroupName", Value: "crp-asg" }, { Name: REGION_DIMENSION, Value: r.name }]],
+        ]));
+    });
+
+    it("probes a destination in rotation that failed once again at once, and one out of rotation at the interval", () => {
+        const agent = renderHealthAgent(forwardingSpec({ destinations: destinations(1), ports: [80] }));
+        const decide = functionOf(agent, "decide");
+        // One failed probe of a destination in rotation: recheck; the second ejects it (no recheck then); answers of
+        // a destination out of rotation: never a recheck (readmission keeps the interval, so flapping stays out).
+        const run = (up: number, answered: number, streak: number) => bash(`destinations=(198.51.100.1); region_of=(0); region_names=(r)
+region_shares=(10000); region_weights=(100); region_priorities=(1); state=$(mktemp -d); fail_open=0 logged_shares=
+declare -A up=([198.51.100.1]=${up}) streak=([198.51.100.1]=${streak}) answered=([198.51.100.1]=${answered})
+log() { :; }
+${shellFunctions(agent).replace(/^(destinations|region_[a-z]+|ports)=\(.*\)$/gm, "")}${decide}decide; echo "$recheck \${up[198.51.100.1]}"; rm -r "$state"`);
+        const outcome = (up: number, answered: number, streak: number) => {
+            const r = run(up, answered, streak);
+            assert.equal(r.status, 0, r.stderr);
+            return r.stdout.trim();
+        };
+        assert.equal(outcome(1, 0, 0), "yes 1", "first failure: probe again at once");
+        assert.equal(outcome(1, 0, 1), "no 0", "second failure: out, no recheck");
+        assert.equal(outcome(0, 1, 0), "no 0", "first answer of a destination out of rotation: wait the interval");
+        assert.equal(outcome(0, 1, 1), "no 1", "second answer: back");
+        assert.match(agent, /^ {4}\[ "\$recheck" = no \] \|\| rest=0$/m, "the main loop skips its sleep after a recheck");
+    });
 });
 
 describe("the proxy's systemd units and user-data", () => {
@@ -135,14 +163,12 @@ describe("the proxy's systemd units and user-data", () => {
         natPorts: { from: 10000, to: 65535 }, conntrackMax: 16777216, establishedTimeoutSeconds: 432000,
     });
 
-    it("gzips its programs to the same bytes on any deploying machine: mtime 0, OS byte 255 (unknown)", () => {
+    it("gzips the user-data to the same bytes on any deploying machine: mtime 0, OS byte 255 (unknown)", () => {
         const bytes = gzipStable("#!/bin/bash\necho hello\n");
         assert.deepEqual([...bytes.subarray(4, 10)], [0, 0, 0, 0, 2, 0xff], "mtime 0, maximum compression, OS unknown");
         assert.equal(zlib.gunzipSync(bytes).toString("utf8"), "#!/bin/bash\necho hello\n");
-        const compressed = renderUserData(forwardingSpec({ destinations: destinations(3), ports: [80, 443] }));
-        const embedded = [...compressed.matchAll(/encoding: gz\+b64\n {4}content: (\S+)/g)].map(m => Buffer.from(m[1], "base64"));
-        assert.equal(embedded.length, 2, "the script and the agent are gzipped at 3 destinations x 2 ports");
-        for (const program of embedded) assert.equal(program[9], 0xff, "every embedded program carries the fixed OS byte");
+        const shipped = encodeUserData(renderUserData(forwardingSpec({ destinations: destinations(3), ports: [80, 443] })));
+        assert.deepEqual([...shipped.subarray(0, 2), ...shipped.subarray(4, 10)], [0x1f, 0x8b, 0, 0, 0, 0, 2, 0xff], "the shipped user-data too");
     });
 
     it("runs the agent as a long-lived service, restarted always, after the forwarding unit, at boot", () => {
@@ -179,14 +205,13 @@ describe("the proxy's systemd units and user-data", () => {
 
     for (const [what, spec] of [["3 destinations, 2 ports", forwardingSpec({ destinations: destinations(3), ports: [80, 443] })],
         [`the largest input (${MAX_DESTINATIONS} destinations, ${MAX_PORTS} ports)`, most]] as const) {
-        it(`for ${what}: within EC2's 16 KiB, valid for cloud-init's schema, and decodes to the programs`, function () {
+        it(`for ${what}: within EC2's 16 KiB gzipped, valid for cloud-init's schema, and carries the programs in plain text`, function () {
             const userData = renderUserData(spec);
-            assert.ok(Buffer.byteLength(userData) <= USER_DATA_LIMIT_BYTES, `${Buffer.byteLength(userData)} bytes`);
-            // gz+b64 contents: each one line, decoding to the program byte for byte.
-            const encoded = [...userData.matchAll(/^ {4}encoding: gz\+b64\n {4}content: (\S+)$/gm)].map(m => m[1]);
-            if (encoded.length) {
-                assert.deepEqual(encoded.map(b => zlib.gunzipSync(Buffer.from(b, "base64")).toString("utf8")),
-                    [renderForwardingScript(spec), renderHealthAgent(spec)]);
+            const shipped = encodeUserData(userData);
+            assert.ok(shipped.length <= USER_DATA_LIMIT_BYTES, `${shipped.length} bytes`);
+            assert.equal(zlib.gunzipSync(shipped).toString("utf8"), userData);
+            for (const program of [renderForwardingScript(spec), renderHealthAgent(spec)]) {
+                assert.ok(userData.includes(program.replace(/\n$/, "").split("\n").map(l => (l ? `      ${l}` : "")).join("\n")), "a literal block of the program");
             }
             requireTool(this, "cloud-init", "cloud-init");
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crp-user-data-"));
@@ -202,8 +227,8 @@ describe("the proxy's systemd units and user-data", () => {
         });
     }
 
-    it("compresses the programs when their text would not fit", () => {
-        assert.ok(Buffer.byteLength(renderUserData(most)) <= USER_DATA_LIMIT_BYTES);
-        assert.match(renderUserData(most), /encoding: gz\+b64/, "the largest input needs compression");
+    it("needs the gzip: the text of the largest input is over 16 KiB, its gzip well under", () => {
+        assert.ok(Buffer.byteLength(renderUserData(most)) > USER_DATA_LIMIT_BYTES);
+        assert.ok(encodeUserData(renderUserData(most)).length <= USER_DATA_LIMIT_BYTES * 0.75, "a quarter of the limit to spare");
     });
 });

@@ -1,6 +1,7 @@
 // The china stack, run for real under the offline mocks with the values of Pulumi.china.yaml, NLB-1's
 // addresses read through a mocked StackReference, in aws-cn and in a global region.
 import * as assert from "node:assert/strict";
+import * as zlib from "node:zlib";
 import { ALL_VIEWER_POLICY_ID, CACHING_DISABLED_POLICY_ID } from "../components/CloudfrontEdge";
 import { DeclaredResource, autoName } from "../offline/mocks";
 import { OfflineRun, OfflineRunError, runStack } from "../offline/run";
@@ -31,9 +32,10 @@ const global = {
     "cross-region-proxy:cloudfrontAcmCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab",
 };
 
+/** The launch template's user-data as cloud-init reads it: base64 of the gzipped cloud-config. */
 function userData(resources: DeclaredResource[]): string {
     const template = one(resources, "aws:ec2/launchTemplate:LaunchTemplate");
-    return Buffer.from(template.inputs.userData, "base64").toString("utf8");
+    return zlib.gunzipSync(Buffer.from(template.inputs.userData, "base64")).toString("utf8");
 }
 
 for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"], ["us-east-1", global, "aws"]] as const) {
@@ -57,8 +59,9 @@ for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"]
         });
 
         it("boots every proxy with the rendered script for exactly those addresses", () => {
+            // One region, named after the global stack (its metrics' GlobalStack dimension).
             const expected = renderArtifact("user-data", {
-                destinations: NLB1, ports: [80, 443], establishedTimeoutSeconds: 360,
+                regions: [{ name: GLOBAL_STACK, destinations: NLB1 }], ports: [80, 443], establishedTimeoutSeconds: 360,
             });
             assert.equal(userData(resources), expected);
             for (const ip of NLB1) {
@@ -197,7 +200,7 @@ describe("china stack destinations (mocked)", () => {
         assert.deepEqual(ofType(run.resources, "pulumi:pulumi:StackReference").map(r => r.name), ["organization/cross-region-proxy/china"],
             "no reference to a global stack, only to this stack's last outputs");
         assert.deepEqual(run.outputs.destinationIps, ["192.0.2.1", "192.0.2.2"]);
-        assert.equal(userData(run.resources), renderArtifact("user-data", { destinations: ["192.0.2.1", "192.0.2.2"], ports: [80, 443] }));
+        assert.equal(userData(run.resources), renderArtifact("user-data", { regions: [{ name: "destinationIps", destinations: ["192.0.2.1", "192.0.2.2"] }], ports: [80, 443] }));
     });
 
     // A bad global stack must leave no half-built china stack: the outputs are checked before anything

@@ -34,6 +34,8 @@ const parseChina = (extra: Values = {}, region = "cn-northwest-1", drop: string[
     return parseChinaConfig(objectConfigSource(values), region);
 };
 const rejectsChina = (extra: Values, k: string, ...gists: RegExp[]) => rejects(() => parseChina(extra), q(k), ...gists);
+/** The single globalStack, as the one-entry list it is. */
+const oneStack = (stack: string) => ({ stack, weight: 100, dial: 100, priority: 1, key: q("globalStack") });
 
 const CN_HTTPBIN = "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/go-httpbin:v2.18.3";
 const UUID = "0a1b2c3d-4e5f-6789-abcd-ef0123456789";
@@ -277,7 +279,7 @@ describe("parseChinaConfig", () => {
             cnDomainName: "poc1010.example.com",
             manageDnsRecords: true,
             hostedZoneId: undefined,
-            destinations: { globalStack: "organization/cross-region-proxy/global" },
+            destinations: { globalStacks: [oneStack("organization/cross-region-proxy/global")] },
             vpcCidr: "10.20.0.0/16",
             availabilityZoneCount: 2,
             proxyRecordName: "test",
@@ -301,7 +303,7 @@ describe("parseChinaConfig", () => {
         const { region, values } = stackFileValues("Pulumi.china.yaml");
         const config = parseChinaConfig(objectConfigSource(values), region);
         assert.equal(config.partition, "aws-cn");
-        assert.deepEqual(config.destinations, { globalStack: "global" }, "resolved in the organization the china stack runs in");
+        assert.deepEqual(config.destinations, { globalStacks: [oneStack("global")] }, "resolved in the organization the china stack runs in");
         assert.equal(config.manageDnsRecords, false, "the documented default topology: the zone is in the global account");
     });
 
@@ -346,7 +348,7 @@ describe("parseChinaConfig", () => {
                 assert.deepStrictEqual(parseChina({ destinationIps: [ip] }).destinations, { ips: [ip] }));
         }
         it("falls back to globalStack when destinationIps is blank", () =>
-            assert.deepStrictEqual(parseChina({ destinationIps: "  " }).destinations, { globalStack: "organization/cross-region-proxy/global" }));
+            assert.deepStrictEqual(parseChina({ destinationIps: "  " }).destinations, { globalStacks: [oneStack("organization/cross-region-proxy/global")] }));
 
         it("rejects a bad address in either form", () => {
             rejectsChina({ destinationIps: ["203.0.113.10", "127.0.0.1"] }, key, /127\.0\.0\.1 is a loopback address/);
@@ -367,10 +369,10 @@ describe("parseChinaConfig", () => {
 
         it("requires globalStack without destinationIps", () =>
             rejects(() => parseChina({}, "cn-northwest-1", ["globalStack"]), q("globalStack"),
-                /is required \(the global stack's name, e.g. global, or <org>\/cross-region-proxy\/global\), unless destinationIps lists NLB-1's addresses/));
+                /is required \(the global stack's name, e.g. global, or <org>\/cross-region-proxy\/global\), unless globalStacks lists several or destinationIps lists NLB-1's addresses/));
         for (const name of ["global", "acme-corp/global", "acme-corp/cross-region-proxy/global"]) {
             it(`takes globalStack ${JSON.stringify(name)} (one of Pulumi's three forms)`, () =>
-                assert.deepStrictEqual(parseChina({ globalStack: name }).destinations, { globalStack: name }));
+                assert.deepStrictEqual(parseChina({ globalStack: name }).destinations, { globalStacks: [oneStack(name)] }));
         }
         for (const bad of ["a/b/c/d", "org/cross-region-proxy/glo bal", "org//global", "org/p/s;x", "/global", "global/", "$(id)"]) {
             it(`rejects globalStack ${JSON.stringify(bad)}`, () =>

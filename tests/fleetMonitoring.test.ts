@@ -4,7 +4,7 @@ import * as assert from "node:assert/strict";
 import { agentPolicyDocument, FLEET_TAG } from "../components/fleetMonitoring";
 import { autoName } from "../offline/mocks";
 import { OfflineRun, runStack } from "../offline/run";
-import { METRICS, METRICS_NAMESPACE } from "../proxy/agent";
+import { METRICS, METRICS_NAMESPACE, REGION_METRICS } from "../proxy/agent";
 import { one, ofType } from "./stackHelpers";
 
 const NLB1 = ["198.51.100.7", "203.0.113.10", "203.0.113.11"];
@@ -73,7 +73,8 @@ describe("china stack: proxy agent monitoring (mocked)", () => {
             widgets: Array<{ properties: { region: string; metrics: Array<[string, string, string, string, unknown]> } }>;
         };
         const drawn = body.widgets.flatMap(w => w.properties.metrics.map(m => m[1]));
-        assert.deepEqual([...drawn].sort(), Object.values(METRICS).sort());
+        // The region metrics once per region: one region here, the global stack (tests/globalStacks.test.ts has two).
+        assert.deepEqual([...drawn].sort(), [...Object.values(METRICS), ...Object.values(REGION_METRICS)].sort());
         for (const w of body.widgets) {
             assert.equal(w.properties.region, "cn-northwest-1");
             for (const m of w.properties.metrics) assert.deepEqual(m.slice(0, 4), [METRICS_NAMESPACE, m[1], "AutoScalingGroupName", autoName("proxy-proxy")]);

@@ -8,6 +8,7 @@ import { CERT, KEY } from "./certificates";
 
 const ROOT = path.join(__dirname, "..");
 const FIXTURES = path.join(__dirname, "fixtures", "stacks");
+const MULTI_REGION = path.join(__dirname, "fixtures", "multi-region");
 
 function plan(...args: string[]): { status: number | null; stdout: string; stderr: string } {
     return spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/plan.ts", ...args],
@@ -53,7 +54,8 @@ describe("npm run plan", function () {
         assert.match(result.stdout, /components of the design: IptablesProxyFleet \(proxy\), CloudfrontEdge \(not declared\)\n/);
         assert.match(result.stdout, /CloudfrontEdge: disabled by cloudfrontEnabled=false\. To plan it: --set china\/cross-region-proxy:cloudfrontEnabled=true/);
         assert.match(result.stdout, /# destinations: 203\.0\.113\.\d+( 203\.0\.113\.\d+)+\n/, "the user-data names the global plan's addresses");
-        assert.match(result.stdout, /\/usr\/local\/sbin\/cross-region-proxy-forwarding \(gz\+b64 above, decoded here for reading\)/);
+        assert.match(result.stdout, /proxy user-data \(\d+ bytes gzipped, shown as cloud-init reads it; fed with the global plans' outputs: global's nlbPublicIps \[/);
+        assert.match(result.stdout, /^ *- path: \/usr\/local\/sbin\/cross-region-proxy-forwarding$/m);
         assert.match(result.stdout, /^ *destinations=\(203\.0\.113\.\d+( 203\.0\.113\.\d+)+\)$/m, "the decoded forwarding script is printed");
     });
 
@@ -64,6 +66,32 @@ describe("npm run plan", function () {
         assert.doesNotMatch(result.stdout + result.stderr, /ZmFrZS1jaXBoZXJ0ZXh0|AAAABBBBCCCC/, "no ciphertext, no salt");
         assert.match(result.stdout, /privateKey: "\[secret\]"/);
         assert.match(result.stdout, /vpc-0a1b2c3d4e5f60718/, "the nested existingVpc object is read");
+    });
+
+    it("plans several global regions: each global stack the china file names, fed to the china stack by name", () => {
+        const json = path.join(dir, "regions.json");
+        const result = plan("--stack-dir", MULTI_REGION, "--json", json);
+        assert.equal(result.status, 0, result.stderr);
+        const report = JSON.parse(fs.readFileSync(json, "utf8")) as { stacks: Array<{ stack: string; outputs: Record<string, unknown>; resources: Array<{ type: string; name: string }> }> };
+        assert.deepEqual(report.stacks.map(s => s.stack), ["global-use2", "global-euc1", "china"]);
+        const [use2, euc1, china] = report.stacks;
+        assert.deepEqual(china.resources.filter(r => r.type === "pulumi:pulumi:StackReference" && !r.name.endsWith("/china")).map(r => r.name),
+            ["organization/cross-region-proxy/global-use2", "organization/cross-region-proxy/global-euc1"]);
+        assert.deepEqual(china.outputs.destinationIps, [...use2.outputs.nlbPublicIps as string[], ...euc1.outputs.nlbPublicIps as string[]]);
+        assert.equal((euc1.outputs.nlbPublicIps as string[]).length, 3, "three AZs in the second region");
+        assert.deepEqual((china.outputs.destinationRegions as Array<{ weight: number }>).map(r => r.weight), [200, 55]);
+        assert.equal(china.resources.filter(r => r.name.startsWith("proxy-region-out-")).length, 2);
+
+        const printed = plan("--stack-dir", MULTI_REGION, "--stack", "china");
+        assert.equal(printed.status, 0, printed.stderr);
+        assert.match(printed.stdout, /^ *# {5}region organization\/cross-region-proxy\/global-use2: [0-9. ]+; weight 200, dial 100 %, priority 1: 78 %$/m);
+        assert.match(printed.stdout, /fed with the global plans' outputs: global-use2's nlbPublicIps \[.*\], global-euc1's nlbPublicIps \[/);
+        const bad = plan("--stack-dir", MULTI_REGION, "--stack", "global");
+        assert.equal(bad.status, 2);
+        assert.match(bad.stderr, /--stack: expected global-use2, global-euc1 or china, got 'global'/);
+        const dialed = plan("--stack-dir", MULTI_REGION, "--stack", "china", "--set", "china/cross-region-proxy:globalStacks=[{\"stack\":\"global-use2\",\"dial\":0},\"global-euc1\"]");
+        assert.equal(dialed.status, 0, dialed.stderr);
+        assert.match(dialed.stdout, /region organization\/cross-region-proxy\/global-euc1: [0-9. ]+; weight 100, dial 100 %, priority 1: 100 %$/m, "a region dialed to 0 takes nothing");
     });
 
     it("--help prints the usage and exits 0", () => {

@@ -80,6 +80,15 @@ const GOOD: Good[] = [
         args: ["--format=script", "--destinations=198.51.100.7", "--ports=8443", "--connmark-mask", "256"],
         expected: () => renderArtifact("script", { destinations: ["198.51.100.7"], ports: [8443], connmark: 256 }),
     },
+    {
+        title: "prints the agent for two regions with --region (weight, dial, priority)",
+        args: ["--region", "org/p/global-use2=203.0.113.10,203.0.113.11 weight=200", "--region", " org/p/global-euc1=198.51.100.7  dial=50 priority=1 weight=55",
+            "--ports", "80,443", "--format", "agent"],
+        expected: () => renderArtifact("agent", {
+            regions: [{ name: "org/p/global-use2", destinations: DESTINATIONS, weight: "200" }, { name: "org/p/global-euc1", destinations: ["198.51.100.7"], dial: "50", priority: "1", weight: "55" }],
+            ports: [80, 443],
+        }),
+    },
 ];
 
 const BAD: Bad[] = [
@@ -97,6 +106,13 @@ const BAD: Bad[] = [
     { title: "a malformed --nat-ports", args: ["--destinations", "203.0.113.10", "--ports", "80", "--nat-ports", "lots"], flag: "--nat-ports", gist: /expected a port range such as 1024-65535/ },
     { title: "a --connmark-mask that is not a single bit", args: ["--destinations", "203.0.113.10", "--ports", "80", "--connmark-mask", "3"], flag: "--connmark-mask", gist: /not a single bit/ },
     { title: "a repeated flag", args: ["--destinations", "203.0.113.10", "--ports", "80", "--ports", "443"], flag: "--ports", gist: /is given more than once/ },
+    { title: "--region without a name", args: ["--region", "203.0.113.10", "--ports", "80"], flag: "--region", gist: /expected 'NAME=IP\[,IP\.\.\.\] \[weight=W\]/ },
+    { title: "an unknown --region control", args: ["--region", "a=203.0.113.10 share=5", "--ports", "80"], flag: "--region", gist: /'share=5' is not one of weight=W, dial=D, priority=P/ },
+    { title: "a --region weight over 255", args: ["--region", "a=203.0.113.10 weight=256", "--ports", "80"], flag: "--region[0].weight", gist: /from 0 to 255, got '256'/ },
+    { title: "a --region name with shell characters", args: ["--region", "a;reboot=203.0.113.10", "--ports", "80"], flag: "--region[0].name", gist: /expected a region name/ },
+    { title: "an address in two regions", args: ["--region", "a=203.0.113.10", "--region", "b=203.0.113.10", "--ports", "80"], flag: "--region[1].destinations", gist: /203\.0\.113\.10 is also a destination of region a/ },
+    { title: "every region dialed to 0", args: ["--region", "a=203.0.113.10 dial=0", "--region", "b=203.0.113.11 weight=0", "--ports", "80"], flag: "--region", gist: /every region's weight x dial is 0/ },
+    { title: "--destinations and --region together", args: ["--destinations", "203.0.113.10", "--region", "a=203.0.113.11", "--ports", "80"], flag: "--region", gist: /give --destinations or --region, not both/ },
 ];
 
 function checkGood(run: Run, c: Good): void {

@@ -19,8 +19,9 @@ import {
     ForwardingSpec, forwardingSpec, TIME_WAIT_TIMEOUT_LIMITS,
 } from "../proxy/spec";
 import { renderHealthAgent } from "../proxy/agent";
+import { shellFunctions } from "./shell";
 import {
-    AGENT_PATH, AGENT_UNIT_NAME, SCRIPT_PATH, UNIT_NAME, USER_DATA_LIMIT_BYTES, renderUserData,
+    AGENT_PATH, AGENT_UNIT_NAME, SCRIPT_PATH, UNIT_NAME, USER_DATA_LIMIT_BYTES, encodeUserData, renderUserData,
 } from "../proxy/userData";
 
 // ---------------------------------------------------------------------------------------------------------
@@ -211,7 +212,9 @@ function scriptSkeleton(script: string): string {
     s = replace(s, /^(destinations=\()[^\n]*$/m, "$1<D>");
     s = replace(s, /^(spec_id=)[0-9a-f]{16}$/m, "$1<ID>");
     s = replace(s, /^(ports=\()[^\n]*$/m, "$1<P>");
-    s = replace(s, /^(probability=\()[^\n]*$/m, "$1<Q>");
+    for (const array of ["region_of", "region_names", "region_shares", "region_weights", "region_priorities"]) {
+        s = replace(s, new RegExp(`^(${array}=\\()[^\\n]*$`, "m"), "$1<R>");
+    }
     s = replace(s, /(--mark )0x[0-9a-f]+\/0x[0-9a-f]+( --state)/, "$1<M>$2");
     s = replace(s, /^(setting net\.netfilter\.nf_conntrack_max )[^\n]*$/m, "$1<C>");
     s = replace(s, /^(setting net\.netfilter\.nf_conntrack_tcp_timeout_established )[^\n]*$/m, "$1<T>");
@@ -237,7 +240,12 @@ function checkScriptData(script: string, spec: ForwardingSpec): void {
     assert.equal(line(/^setting net\.netfilter\.nf_conntrack_tcp_timeout_time_wait ([^\n]*)$/m), String(spec.timeWaitTimeoutSeconds));
     assert.equal(line(/^destinations=\(([^\n]*)\)$/m), spec.destinations.join(" "));
     assert.equal(line(/^ports=\(([^\n]*)\)$/m), spec.ports.join(" "));
-    assert.match(line(/^probability=\(([^\n]*)\)$/m), /^(\[[0-9]+\]=0\.[0-9]{10}( |$))*$/);
+    assert.equal(line(/^region_of=\(([^\n]*)\)$/m), spec.regions.flatMap((r, i) => r.destinations.map(() => i)).join(" "));
+    assert.equal(line(/^region_names=\(([^\n]*)\)$/m), spec.regions.map(r => r.name).join(" "));
+    assert.match(line(/^region_names=\(([^\n]*)\)$/m), /^[A-Za-z0-9_.\/ -]+$/, "stack-name characters only");
+    for (const array of ["region_shares", "region_weights", "region_priorities"]) {
+        assert.match(line(new RegExp(`^${array}=\\(([^\\n]*)\\)$`, "m")), /^[0-9]+( [0-9]+)*$/, array);
+    }
     for (const docLine of embeddedDocument(script).split("\n")) {
         if (/^\$\((destination_rules "\$@"|jump_repairs (nat|filter))\)$/.test(docLine)) continue;
         // Letters come from the template (chain names, options); data adds only digits, dots, '-' and '/'.
@@ -253,8 +261,6 @@ function writtenFile(userData: string, file: string): string {
     const lines = userData.split("\n");
     const at = lines.indexOf(`  - path: ${file}`);
     assert.ok(at >= 0, `write_files has ${file}`);
-    const encoded = /^ {4}content: (\S+)$/.exec(lines[at + 4] ?? "");
-    if (lines[at + 3] === "    encoding: gz+b64" && encoded) return zlib.gunzipSync(Buffer.from(encoded[1], "base64")).toString("utf8");
     const content = lines.indexOf("    content: |", at);
     assert.ok(content > at);
     const out: string[] = [];
@@ -270,17 +276,13 @@ function userDataSkeleton(userData: string): string {
     let lines = userData.split("\n");
     for (const file of [SCRIPT_PATH, AGENT_PATH]) {
         const at = lines.indexOf(`  - path: ${file}`);
-        if (lines[at + 3] === "    encoding: gz+b64") {
-            lines = [...lines.slice(0, at + 4), `<${file}>`, ...lines.slice(at + 5)];
-            continue;
-        }
         const content = lines.indexOf("    content: |", at);
         assert.ok(content > 0);
         let end = content + 1;
         while (end < lines.length && (lines[end] === "" || lines[end].startsWith("      "))) end++;
         lines = [...lines.slice(0, content + 1), `<${file}>`, ...lines.slice(end)];
     }
-    return lines.map(l => l.replace(/^# (destinations|listeners): .*$/, "# $1: <DATA>")).join("\n");
+    return lines.map(l => l.replace(/^# (destinations|regions|listeners): .*$/, "# $1: <DATA>")).join("\n");
 }
 
 /** cloud-init reads user-data as YAML; js-yaml (installed with @pulumi/eks) reads it back the same way. */
@@ -296,12 +298,11 @@ function checkUserData(userData: string, spec: ForwardingSpec): void {
     };
     assert.deepEqual(Object.keys(doc).sort(), ["packages", "runcmd", "write_files"]);
     assert.deepEqual(doc.packages, ["iptables-nft", "conntrack-tools"]);
-    const text = (f: { content: string; encoding?: string }) =>
-        f.encoding === "gz+b64" ? zlib.gunzipSync(Buffer.from(f.content, "base64")).toString("utf8") : f.content;
-    assert.deepEqual(doc.write_files.map(f => [f.path, f.owner, f.permissions]), [
-        [SCRIPT_PATH, "root:root", "0755"],
-        [AGENT_PATH, "root:root", "0755"],
-        ...[UNIT_NAME, AGENT_UNIT_NAME].map(unit => [`/etc/systemd/system/${unit}`, "root:root", "0644"]),
+    const text = (f: { content: string; encoding?: string }) => f.content;
+    assert.deepEqual(doc.write_files.map(f => [f.path, f.owner, f.permissions, f.encoding]), [
+        [SCRIPT_PATH, "root:root", "0755", undefined],
+        [AGENT_PATH, "root:root", "0755", undefined],
+        ...[UNIT_NAME, AGENT_UNIT_NAME].map(unit => [`/etc/systemd/system/${unit}`, "root:root", "0644", undefined]),
     ]);
     assert.equal(text(doc.write_files[0]), script, "YAML reads back the script byte for byte");
     assert.equal(text(doc.write_files[1]), renderHealthAgent(spec), "YAML reads back the agent byte for byte");
@@ -550,7 +551,9 @@ describe("the iptables-restore document, read by the real iptables-restore", fun
             EXAMPLE,
             { destinations: ["10.0.0.1"], ports: [1] },
             { destinations: Array.from({ length: 32 }, (_, i) => `198.51.100.${i + 1}`), ports: Array.from({ length: MAX_PORTS }, (_, i) => 65535 - i), connmark: 2 ** 30 },
-        ]) {
+            // Several regions: probabilities of uneven weights, one as small as iptables can hold.
+            { regions: [{ name: "a", destinations: ["198.51.100.1", "198.51.100.2"], weight: 255 }, { name: "b", destinations: ["192.0.2.1"], weight: 1, dial: 1 }], ports: [443] },
+        ] as ForwardingInput[]) {
             const result = restoreTest(renderRestoreDocument(forwardingSpec(input)));
             assert.equal(result.status, 0, result.stderr);
         }
@@ -583,12 +586,8 @@ describe("the forwarding script", () => {
     });
 
     it("hands bash exactly that document for all destinations", () => {
-        const start = script.indexOf("\ndocument() {");
-        const end = script.indexOf(HEREDOC_END, start) + HEREDOC_END.length;
-        const rules = script.slice(script.indexOf("\ndestination_rules() {"), script.indexOf("\n}\n", script.indexOf("\ndestination_rules() {")) + 3);
-        const table = /^probability=\(.*\)$/m.exec(script)?.[0] ?? "";
         const result = spawnSync("bash", ["--norc", "--noprofile"], {
-            input: `${table}${rules}${script.slice(start, end)}jump_repairs() { :; }\ndocument ${spec.destinations.join(" ")}\n`, encoding: "utf8",
+            input: `${shellFunctions(script)}jump_repairs() { :; }\nweigh ${spec.destinations.join(" ")}\ndocument "\${rotation[@]}"\n`, encoding: "utf8",
         });
         assert.equal(result.status, 0, result.stderr);
         assert.equal(result.stdout, renderRestoreDocument(spec, undefined, () => [""]));
@@ -643,8 +642,10 @@ describe("the cloud-init user-data", () => {
     const spec = forwardingSpec(EXAMPLE);
     const userData = renderUserData(spec);
 
-    it("is cloud-config that writes the script byte for byte (gzipped, since the two programs exceed 16 KiB as text)", () => {
+    it("is cloud-config that writes the script byte for byte, shipped gzipped whole (the two programs exceed 16 KiB as text)", () => {
         assert.ok(userData.startsWith("#cloud-config\n"));
+        assert.ok(Buffer.byteLength(userData) > USER_DATA_LIMIT_BYTES, "the text alone would not fit");
+        assert.equal(zlib.gunzipSync(encodeUserData(userData)).toString("utf8"), userData);
         assert.equal(writtenFile(userData, SCRIPT_PATH), renderForwardingScript(spec));
         assert.equal(writtenFile(userData, AGENT_PATH), renderHealthAgent(spec));
     });
@@ -672,7 +673,7 @@ describe("the cloud-init user-data", () => {
             ports: Array.from({ length: MAX_PORTS }, (_, i) => 60000 + i),
             natPorts: { from: 10000, to: NAT_PORT_LIMITS.to }, conntrackMax: CONNTRACK_MAX_LIMITS.max, establishedTimeoutSeconds: ESTABLISHED_TIMEOUT_LIMITS.max,
         });
-        assert.ok(Buffer.byteLength(renderUserData(most)) <= USER_DATA_LIMIT_BYTES);
+        assert.ok(encodeUserData(renderUserData(most)).length <= USER_DATA_LIMIT_BYTES);
     });
 
     it("parses as YAML with the expected structure: packages, the files byte for byte with owner and mode, runcmd", () => {

@@ -19,3 +19,8 @@ export function strings(value: unknown): string[] {
     if (value !== null && typeof value === "object") return Object.values(value).flatMap(strings);
     return [];
 }
+
+/** The StackReferences of a run to other stacks (each stack also reads its own last outputs: stacks/previous.ts). */
+export function referencedStacks(resources: DeclaredResource[], self: string): DeclaredResource[] {
+    return ofType(resources, "pulumi:pulumi:StackReference").filter(r => r.name !== self);
+}
