@@ -1,4 +1,4 @@
-// cloud-init user-data for Amazon Linux 2023: installs iptables and conntrack, writes the forwarding script
+// cloud-init user-data for Amazon Linux 2023: installs iptables, conntrack and ethtool, writes the forwarding script
 // and the agent, and systemd units that apply the rules at every boot (they live in the kernel and are gone
 // after a reboot) and keep the agent running.
 import * as zlib from "node:zlib";
@@ -58,31 +58,40 @@ export function gzipStable(text: string): Buffer {
 /** A YAML literal block: every line indented, so no content can end the block or start a new key. */
 const block = (text: string, indent: string) => text.replace(/\n$/, "").split("\n").map(l => (l ? indent + l : "")).join("\n");
 
-function file(path: string, permissions: string, content: string, compress = false): string {
-    const head = `  - path: ${path}
+function file(path: string, permissions: string, content: string): string {
+    return `  - path: ${path}
     owner: root:root
-    permissions: "${permissions}"`;
-    // cloud-init's write_files decodes gz+b64 itself (cloudinit/config/cc_write_files.py, decode_perms/extract_contents).
-    return compress
-        ? `${head}\n    encoding: gz+b64\n    content: ${gzipStable(content).toString("base64")}`
-        : `${head}\n    content: |\n${block(content, "      ")}`;
+    permissions: "${permissions}"
+    content: |
+${block(content, "      ")}`;
 }
 
 /** EC2 refuses user-data over 16 KiB (before base64). */
 export const USER_DATA_LIMIT_BYTES = 16384;
 
-/** The scripts as text while the whole fits in EC2's limit, gzipped (write_files gz+b64) when it would not. */
-export function renderUserData(spec: ForwardingSpec): string {
-    const plain = userDataText(spec, false);
-    const userData = Buffer.byteLength(plain) <= USER_DATA_LIMIT_BYTES ? plain : userDataText(spec, true);
-    const size = Buffer.byteLength(userData);
-    if (size > USER_DATA_LIMIT_BYTES) {
-        throw new Error(`the proxy user-data is ${size} bytes, over EC2's limit of ${USER_DATA_LIMIT_BYTES}: use fewer destinations or ports`);
+/**
+ * What EC2 is given: the text while it fits in EC2's limit, else the whole of it gzipped. cloud-init
+ * decompresses gzip user-data itself before reading it (cloudinit/user_data.py, convert_string:
+ * util.decomp_gzip; cloud-init docs, "User data formats": "Gzip compressed content"). One gzip over both
+ * programs stores the state functions they share once, and there is no base64 inside the YAML.
+ */
+export function encodeUserData(text: string): Buffer {
+    const bytes = Buffer.from(text);
+    const encoded = bytes.length <= USER_DATA_LIMIT_BYTES ? bytes : gzipStable(text);
+    if (encoded.length > USER_DATA_LIMIT_BYTES) {
+        throw new Error(`the proxy user-data is ${encoded.length} bytes gzipped, over EC2's limit of ${USER_DATA_LIMIT_BYTES}: use fewer destinations or ports`);
     }
-    return userData;
+    return encoded;
 }
 
-function userDataText(spec: ForwardingSpec, compress: boolean): string {
+/** The cloud-config, every file in plain text; throws when even gzipped it would not fit in EC2's limit. */
+export function renderUserData(spec: ForwardingSpec): string {
+    const text = userDataText(spec);
+    encodeUserData(text);
+    return text;
+}
+
+function userDataText(spec: ForwardingSpec): string {
     return `#cloud-config
 # cross-region-proxy proxy instance, rendered by proxy/userData.ts.
 # destinations: ${spec.destinations.join(" ")}
@@ -90,9 +99,10 @@ function userDataText(spec: ForwardingSpec, compress: boolean): string {
 packages:
   - iptables-nft
   - conntrack-tools
+  - ethtool
 write_files:
-${file(SCRIPT_PATH, "0755", renderForwardingScript(spec), compress)}
-${file(AGENT_PATH, "0755", renderHealthAgent(spec), compress)}
+${file(SCRIPT_PATH, "0755", renderForwardingScript(spec))}
+${file(AGENT_PATH, "0755", renderHealthAgent(spec))}
 ${file(`/etc/systemd/system/${UNIT_NAME}`, "0644", UNIT)}
 ${file(`/etc/systemd/system/${AGENT_UNIT_NAME}`, "0644", AGENT_UNIT)}
 runcmd:

@@ -4,7 +4,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
-import * as yaml from "js-yaml";
 import { isUsageError, parseFlags } from "../core/cli";
 import { InvalidValueError } from "../core/validate";
 import { DeclaredResource } from "../offline/mocks";
@@ -13,11 +12,11 @@ import { OfflineRun, readStackConfig, runStack } from "../offline/run";
 const STACKS = ["global", "china"] as const;
 type Stack = typeof STACKS[number];
 
-/** The files cloud-init writes from gzip (gz+b64), decoded: what the proxy will run, readable in the plan. */
-export function compressedFiles(userData: string): Array<{ path: string; content: string }> {
-    const doc = yaml.load(userData) as { write_files?: Array<{ path: string; encoding?: string; content: string }> };
-    return (doc.write_files ?? []).filter(f => f.encoding === "gz+b64")
-        .map(f => ({ path: f.path, content: zlib.gunzipSync(Buffer.from(f.content, "base64")).toString("utf8") }));
+/** A launch template's user-data as cloud-init reads it (gunzipped when gzip), and its size as EC2 counts it. */
+export function decodeUserData(base64: string): { text: string; bytes: number; gzipped: boolean } {
+    const bytes = Buffer.from(base64, "base64");
+    const gzipped = bytes[0] === 0x1f && bytes[1] === 0x8b;
+    return { text: (gzipped ? zlib.gunzipSync(bytes) : bytes).toString("utf8"), bytes: bytes.length, gzipped };
 }
 
 /** The inputs worth reading in a plan, per resource type; everything else is left out for brevity. */
@@ -29,7 +28,7 @@ const SHOWN: Record<string, string[]> = {
     "aws:lb/listener:Listener": ["port", "protocol", "certificateArn", "tcpIdleTimeoutSeconds"],
     "aws:lb/listenerRule:ListenerRule": ["priority", "conditions"],
     "aws:lb/listenerCertificate:ListenerCertificate": ["certificateArn"],
-    "aws:lb/targetGroup:TargetGroup": ["targetType", "protocol", "port", "healthCheck", "preserveClientIp"],
+    "aws:lb/targetGroup:TargetGroup": ["targetType", "protocol", "port", "healthCheck", "preserveClientIp", "deregistrationDelay", "connectionTermination"],
     "aws:lb/targetGroupAttachment:TargetGroupAttachment": ["targetId", "port"],
     "aws:acm/certificate:Certificate": ["domainName"],
     "aws:route53/record:Record": ["name", "type"],
@@ -38,7 +37,9 @@ const SHOWN: Record<string, string[]> = {
     "kubernetes:helm.sh/v4:Chart": ["chart", "version", "values"],
     "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding": ["spec"],
     "aws:ec2/launchTemplate:LaunchTemplate": ["imageId", "instanceType", "metadataOptions"],
-    "aws:autoscaling/group:Group": ["minSize", "desiredCapacity", "maxSize", "vpcZoneIdentifiers", "instanceRefresh"],
+    "aws:autoscaling/group:Group": ["minSize", "desiredCapacity", "maxSize", "vpcZoneIdentifiers", "instanceRefresh", "defaultInstanceWarmup"],
+    "aws:autoscaling/policy:Policy": ["policyType", "targetTrackingConfiguration"],
+    "aws:autoscaling/lifecycleHook:LifecycleHook": ["name", "lifecycleTransition", "heartbeatTimeout", "defaultResult"],
     "aws:cloudfront/distribution:Distribution": ["aliases", "origins", "defaultCacheBehavior", "viewerCertificate"],
     "aws:iam/serverCertificate:ServerCertificate": ["path", "privateKey"],
     "pulumi:pulumi:StackReference": ["name"],
@@ -200,13 +201,10 @@ async function main(): Promise<void> {
         for (const note of notes(run, run.config)) say(`\n  ${note}`);
         if (run.stack === "china") {
             const template = run.resources.find(r => r.type === "aws:ec2/launchTemplate:LaunchTemplate");
-            say(`\n  proxy user-data (fed with the global plan's nlbPublicIps ${show(globalRun.outputs.nlbPublicIps)}):\n`);
-            const userData = Buffer.from(String(template?.inputs.userData ?? ""), "base64").toString("utf8");
-            say(userData.replace(/^/gm, "    "));
-            for (const file of compressedFiles(userData)) {
-                say(`  ${file.path} (gz+b64 above, decoded here for reading):\n`);
-                say(file.content.replace(/^/gm, "    "));
-            }
+            const userData = decodeUserData(String(template?.inputs.userData ?? ""));
+            say(`\n  proxy user-data (fed with the global plan's nlbPublicIps ${show(globalRun.outputs.nlbPublicIps)}; ` +
+                `${userData.gzipped ? `gzipped in the launch template, ${userData.bytes} bytes, decompressed here` : `${userData.bytes} bytes`}):\n`);
+            say(userData.text.replace(/^/gm, "    "));
         }
         say();
     }

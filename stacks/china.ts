@@ -1,6 +1,6 @@
 // The `china` stack: the proxy fleet behind NLB-2, forwarding to NLB-1's addresses, and CloudFront.
 import * as pulumi from "@pulumi/pulumi";
-import { ChinaConfig, GlobalStackInputs, parseGlobalStackOutputs, qualifyStackName } from "../config/china";
+import { ChinaConfig, GlobalStackInputs, parseGlobalStackOutputs, qualifyStackName, resolveScaling } from "../config/china";
 import { CloudfrontEdge } from "../components/CloudfrontEdge";
 import { IptablesProxyFleet } from "../components/IptablesProxyFleet";
 import { Network } from "../components/Network";
@@ -32,6 +32,8 @@ export async function readGlobalStack(name: string, config: ChinaConfig): Promis
 export async function chinaStack(config: ChinaConfig): Promise<ChinaOutputs> {
     const destinations = "ips" in config.destinations ? config.destinations.ips
         : (await readGlobalStack(config.destinations.globalStack, config)).destinations;
+    // The scaling targets depend on how many addresses NLB-1 has: checked now, before any resource.
+    const scaling = config.scaling === undefined ? undefined : resolveScaling(config.scaling, destinations.length, config.forwarding).targets;
     const network = new Network("china", {
         cidrBlock: config.vpcCidr,
         availabilityZoneCount: config.availabilityZoneCount,
@@ -52,6 +54,7 @@ export async function chinaStack(config: ChinaConfig): Promise<ChinaOutputs> {
         minSize: config.minSize,
         desiredSize: config.desiredSize,
         maxSize: config.maxSize,
+        scaling,
         idleTimeoutSeconds: config.idleTimeoutSeconds,
         zoneId,
         recordName: proxyName,

@@ -3,6 +3,7 @@
 // units pass systemd-analyze and the user-data cloud-init's own schema check. The lab runs it for real.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -15,7 +16,7 @@ import { destinationRules, renderRestoreDocument } from "../proxy/rules";
 import { renderForwardingScript } from "../proxy/script";
 import { forwardingSpec } from "../proxy/spec";
 import {
-    AGENT_PATH, AGENT_UNIT, AGENT_UNIT_NAME, gzipStable, renderUserData, SCRIPT_PATH, UNIT, UNIT_NAME, USER_DATA_LIMIT_BYTES,
+    AGENT_PATH, AGENT_UNIT, AGENT_UNIT_NAME, encodeUserData, gzipStable, renderUserData, SCRIPT_PATH, UNIT, UNIT_NAME, USER_DATA_LIMIT_BYTES,
 } from "../proxy/userData";
 
 const bash = (script: string) => spawnSync("bash", ["-c", script], { encoding: "utf8" });
@@ -110,21 +111,45 @@ describe("the agent", () => {
         }
     });
 
-    it("sends the metrics the alarms use, in its own namespace, from bash that builds valid JSON", () => {
+    it("sends the metrics the alarms and the scaling policies use, in its own namespace, from bash that builds valid JSON", () => {
         const agent = renderHealthAgent(forwardingSpec({ destinations: destinations(2), ports: [80] }));
         assert.match(agent, new RegExp(`put-metric-data --namespace ${METRICS_NAMESPACE} --metric-data "\\$data"`));
-        const send = functionOf(agent, "send_metrics");
-        const build = send.slice(send.indexOf('  data="['), send.indexOf("  sent_insert_failed="));
-        const result = bash(`group=crp-asg; answering=1; fail_open=0; count=5; max=100; used=5; insert_failed=7; drop=3;
-sent_insert_failed=2; sent_drop=3; repairs=4; sent_repairs=1
-${build}printf '%s' "$data"`);
-        assert.equal(result.status, 0, result.stderr);
-        const data = JSON.parse(result.stdout) as Array<{ MetricName: string; Value: number; Dimensions: unknown }>;
-        assert.deepEqual(data.map(d => [d.MetricName, d.Value]), [
-            [METRICS.healthyDestinations, 1], [METRICS.failOpen, 0], [METRICS.conntrackCount, 5], [METRICS.conntrackMax, 100],
-            [METRICS.conntrackUsedPercent, 5], [METRICS.insertFailed, 5], [METRICS.drop, 0], [METRICS.repairs, 3],
-        ]);
-        for (const d of data) assert.deepEqual(d.Dimensions, [{ Name: "AutoScalingGroupName", Value: "crp-asg" }]);
+        const functions = ["metric", "metric_data", "per_second", "ena_metrics"].map(name => functionOf(agent, name)).join("");
+        const figures = (state: string, ena: string) => {
+            const result = bash(`declare -A ena_sent=([${METRICS.bwInAllowanceExceeded}]=10)
+log() { printf '%s\\n' "$*" >&2; }
+ena_counters() { ${ena}; }
+${functions}group=crp-asg answering=1 fail_open=0 count=5 max=100 used=5 insert_failed=7 drop=3 early_drop=2 repairs=4
+sent_insert_failed=2 sent_drop=3 sent_early_drop=0 sent_repairs=1 sent_at=1000 now=1060 ${state}
+metric_data; printf '%s' "$data"`);
+            assert.equal(result.status, 0, result.stderr);
+            const data = JSON.parse(result.stdout) as Array<{ MetricName: string; Value: number; Dimensions: unknown }>;
+            for (const d of data) assert.deepEqual(d.Dimensions, [{ Name: "AutoScalingGroupName", Value: "crp-asg" }]);
+            return { values: Object.fromEntries(data.map(d => [d.MetricName, d.Value])), said: result.stderr };
+        };
+        const base = {
+            [METRICS.healthyDestinations]: 1, [METRICS.failOpen]: 0, [METRICS.conntrackCount]: 5, [METRICS.conntrackMax]: 100,
+            [METRICS.insertFailed]: 5, [METRICS.drop]: 0, [METRICS.earlyDrop]: 2, [METRICS.repairs]: 3,
+        };
+        // In service: the scaling signal (120 new connections in 60 s), and the ENA counter's delta.
+        assert.deepEqual(figures("proxied=130 sent_proxied=10 drain_started=", `echo ${METRICS.bwInAllowanceExceeded} 15`).values,
+            { ...base, [METRICS.draining]: 0, [METRICS.conntrackUsedPercent]: 5, [METRICS.newConnectionsPerSecond]: 2, [METRICS.bwInAllowanceExceeded]: 5 });
+        // The nat chain was rewritten (its counter restarted below the last figure): counted from zero.
+        assert.equal(figures("proxied=30 sent_proxied=100 drain_started=", "true").values[METRICS.newConnectionsPerSecond], 0.5);
+        // Draining: no scaling signal; no ENA counters on this host: said, none sent.
+        const draining = figures("proxied=130 sent_proxied=10 drain_started=1000", "true");
+        assert.deepEqual(draining.values, { ...base, [METRICS.draining]: 1 });
+        assert.match(draining.said, /(ethtool is not installed|no ENA allowance counters on .*\(not ENA interfaces\)): the (ENA )?allowance metrics are not sent/);
+    });
+
+    it("counts as drained only the proxied connections that have closed (TIME_WAIT, CLOSE), half-closed ones still count", () => {
+        const spec = forwardingSpec({ destinations: destinations(2), ports: [80] });
+        const agent = renderHealthAgent(spec);
+        assert.match(agent, /conntrack -L -p tcp --mark 0x4000\/0x4000 /);
+        const listing = ["ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "SYN_SENT", "TIME_WAIT", "CLOSE", "TIME_WAIT"]
+            .map((state, i) => `tcp      6 ${100 + i} ${state} src=198.18.1.2 dst=198.18.10.2 sport=${40000 + i} dport=80 src=198.51.100.1 dst=198.18.20.2 sport=80 dport=${50000 + i} [ASSURED] mark=16384 use=1`);
+        const result = bash(`conntrack() { printf '%s\\n' ${listing.map(l => `'${l}'`).join(" ")}; }\n${functionOf(agent, "live_connections")}live_connections`);
+        assert.equal(result.stdout.trim(), "5");
     });
 });
 
@@ -139,10 +164,11 @@ describe("the proxy's systemd units and user-data", () => {
         const bytes = gzipStable("#!/bin/bash\necho hello\n");
         assert.deepEqual([...bytes.subarray(4, 10)], [0, 0, 0, 0, 2, 0xff], "mtime 0, maximum compression, OS unknown");
         assert.equal(zlib.gunzipSync(bytes).toString("utf8"), "#!/bin/bash\necho hello\n");
-        const compressed = renderUserData(forwardingSpec({ destinations: destinations(3), ports: [80, 443] }));
-        const embedded = [...compressed.matchAll(/encoding: gz\+b64\n {4}content: (\S+)/g)].map(m => Buffer.from(m[1], "base64"));
-        assert.equal(embedded.length, 2, "the script and the agent are gzipped at 3 destinations x 2 ports");
-        for (const program of embedded) assert.equal(program[9], 0xff, "every embedded program carries the fixed OS byte");
+        const text = renderUserData(forwardingSpec({ destinations: destinations(3), ports: [80, 443] }));
+        const encoded = encodeUserData(text);
+        assert.deepEqual([...encoded.subarray(0, 2)], [0x1f, 0x8b], "the user-data is gzipped whole at 3 destinations x 2 ports");
+        assert.equal(encoded[9], 0xff, "with the fixed OS byte");
+        assert.ok(encoded.equals(encodeUserData(text)), "the same bytes every time");
     });
 
     it("runs the agent as a long-lived service, restarted always, after the forwarding unit, at boot", () => {
@@ -179,19 +205,20 @@ describe("the proxy's systemd units and user-data", () => {
 
     for (const [what, spec] of [["3 destinations, 2 ports", forwardingSpec({ destinations: destinations(3), ports: [80, 443] })],
         [`the largest input (${MAX_DESTINATIONS} destinations, ${MAX_PORTS} ports)`, most]] as const) {
-        it(`for ${what}: within EC2's 16 KiB, valid for cloud-init's schema, and decodes to the programs`, function () {
+        it(`for ${what}: within EC2's 16 KiB as encoded, read back by cloud-init's own decoder, valid for its schema`, function () {
             const userData = renderUserData(spec);
-            assert.ok(Buffer.byteLength(userData) <= USER_DATA_LIMIT_BYTES, `${Buffer.byteLength(userData)} bytes`);
-            // gz+b64 contents: each one line, decoding to the program byte for byte.
-            const encoded = [...userData.matchAll(/^ {4}encoding: gz\+b64\n {4}content: (\S+)$/gm)].map(m => m[1]);
-            if (encoded.length) {
-                assert.deepEqual(encoded.map(b => zlib.gunzipSync(Buffer.from(b, "base64")).toString("utf8")),
-                    [renderForwardingScript(spec), renderHealthAgent(spec)]);
-            }
+            const encoded = encodeUserData(userData);
+            assert.ok(encoded.length <= USER_DATA_LIMIT_BYTES, `${encoded.length} bytes`);
             requireTool(this, "cloud-init", "cloud-init");
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crp-user-data-"));
             try {
                 const file = path.join(dir, "user-data");
+                fs.writeFileSync(file, encoded);
+                // The function cloud-init reads user-data with (cloudinit/user_data.py): it gunzips.
+                const decoded = spawnSync("/usr/bin/python3", ["-c", "import sys\nfrom cloudinit.user_data import convert_string\n" +
+                    "sys.stdout.buffer.write(convert_string(open(sys.argv[1], 'rb').read()).get_payload(decode=True))", file]);
+                assert.equal(decoded.status, 0, String(decoded.stderr));
+                assert.equal(decoded.stdout.toString("utf8"), userData, "cloud-init reads the text back byte for byte");
                 fs.writeFileSync(file, userData);
                 const result = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
                 assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
@@ -202,8 +229,11 @@ describe("the proxy's systemd units and user-data", () => {
         });
     }
 
-    it("compresses the programs when their text would not fit", () => {
-        assert.ok(Buffer.byteLength(renderUserData(most)) <= USER_DATA_LIMIT_BYTES);
-        assert.match(renderUserData(most), /encoding: gz\+b64/, "the largest input needs compression");
+    it("gzips the user-data only when its text would not fit, and refuses what would not fit gzipped", () => {
+        assert.ok(Buffer.byteLength(renderUserData(most)) > USER_DATA_LIMIT_BYTES, "the programs exceed 16 KiB as text");
+        assert.deepEqual([...encodeUserData(renderUserData(most)).subarray(0, 2)], [0x1f, 0x8b]);
+        assert.equal(encodeUserData("#cloud-config\n").toString("utf8"), "#cloud-config\n", "a text that fits stays text");
+        // Random bytes do not compress: 16 KiB of them gzipped is over the limit.
+        assert.throws(() => encodeUserData(crypto.randomBytes(USER_DATA_LIMIT_BYTES).toString("base64")), /bytes gzipped, over EC2's limit of 16384/);
     });
 });

@@ -5,6 +5,7 @@ import { ALL_VIEWER_POLICY_ID, CACHING_DISABLED_POLICY_ID } from "../components/
 import { DeclaredResource, autoName } from "../offline/mocks";
 import { OfflineRun, OfflineRunError, runStack } from "../offline/run";
 import { renderArtifact } from "../proxy/render";
+import { decodeUserData } from "../scripts/plan";
 import { CERT, KEY } from "./certificates";
 import { one, ofType, strings } from "./stackHelpers";
 
@@ -31,9 +32,10 @@ const global = {
     "cross-region-proxy:cloudfrontAcmCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab",
 };
 
+/** The launch template's user-data as cloud-init reads it: base64, then gzip (proxy/userData.ts, encodeUserData). */
 function userData(resources: DeclaredResource[]): string {
     const template = one(resources, "aws:ec2/launchTemplate:LaunchTemplate");
-    return Buffer.from(template.inputs.userData, "base64").toString("utf8");
+    return decodeUserData(template.inputs.userData).text;
 }
 
 for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"], ["us-east-1", global, "aws"]] as const) {

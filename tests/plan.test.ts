@@ -51,7 +51,7 @@ describe("npm run plan", function () {
         }
         assert.match(result.stdout, /CloudfrontEdge: disabled by cloudfrontEnabled=false\. To plan it: --set china\/cross-region-proxy:cloudfrontEnabled=true/);
         assert.match(result.stdout, /# destinations: 203\.0\.113\.\d+( 203\.0\.113\.\d+)+\n/, "the user-data names the global plan's addresses");
-        assert.match(result.stdout, /\/usr\/local\/sbin\/cross-region-proxy-forwarding \(gz\+b64 above, decoded here for reading\)/);
+        assert.match(result.stdout, /proxy user-data \(fed with the global plan.s nlbPublicIps .*; gzipped in the launch template, \d+ bytes, decompressed here\)/);
         assert.match(result.stdout, /^ *destinations=\(203\.0\.113\.\d+( 203\.0\.113\.\d+)+\)$/m, "the decoded forwarding script is printed");
     });
 

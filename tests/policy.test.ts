@@ -12,6 +12,7 @@ import { matcherAccepts200 } from "../policy/loadBalancers";
 import { policies } from "../policy/policies";
 import { USER_DATA_LIMIT } from "../policy/userData";
 import { renderArtifact } from "../proxy/render";
+import { encodeUserData } from "../proxy/userData";
 
 /** A declared resource; `from` names, per input property, the resources (by name) its value came from. */
 interface Crafted { readonly type: string; readonly name?: string; readonly props: Record<string, any>; readonly from?: Record<string, string[]> }
@@ -177,12 +178,11 @@ const CASES: Record<string, { bad: Case[]; good: Case[] }> = {
             },
             {
                 title: "iptables-restore without --noflush in the rendered script, stored as the user-data stores it",
-                resources: userData(rendered.replace(/content: (\S+)/, (_, b64: string) =>
-                    `content: ${gzip(zlib.gunzipSync(Buffer.from(b64, "base64")).toString("utf8").replace("iptables-restore -w --noflush", "iptables-restore -w")).toString("base64")}`)),
+                resources: userData(encodeUserData(rendered.replace("iptables-restore -w --noflush", "iptables-restore -w"))),
             },
         ],
         good: [{ title: "our own chain, --noflush, a name in a list", resources: userData("#!/bin/bash\niptables -F CRPROXY-FORWARD\niptables-restore -w --noflush <<<\"$r\"\nfor t in iptables iptables-restore; do command -v $t; done\n") },
-            { title: "the rendered proxy user-data", resources: userData(rendered) }],
+            { title: "the rendered proxy user-data, as the launch template holds it (gzipped)", resources: userData(encodeUserData(rendered)) }],
     },
 };
 

@@ -20,7 +20,7 @@ import {
 } from "../proxy/spec";
 import { renderHealthAgent } from "../proxy/agent";
 import {
-    AGENT_PATH, AGENT_UNIT_NAME, SCRIPT_PATH, UNIT_NAME, USER_DATA_LIMIT_BYTES, renderUserData,
+    AGENT_PATH, AGENT_UNIT_NAME, SCRIPT_PATH, UNIT_NAME, USER_DATA_LIMIT_BYTES, encodeUserData, renderUserData,
 } from "../proxy/userData";
 
 // ---------------------------------------------------------------------------------------------------------
@@ -253,8 +253,6 @@ function writtenFile(userData: string, file: string): string {
     const lines = userData.split("\n");
     const at = lines.indexOf(`  - path: ${file}`);
     assert.ok(at >= 0, `write_files has ${file}`);
-    const encoded = /^ {4}content: (\S+)$/.exec(lines[at + 4] ?? "");
-    if (lines[at + 3] === "    encoding: gz+b64" && encoded) return zlib.gunzipSync(Buffer.from(encoded[1], "base64")).toString("utf8");
     const content = lines.indexOf("    content: |", at);
     assert.ok(content > at);
     const out: string[] = [];
@@ -270,10 +268,6 @@ function userDataSkeleton(userData: string): string {
     let lines = userData.split("\n");
     for (const file of [SCRIPT_PATH, AGENT_PATH]) {
         const at = lines.indexOf(`  - path: ${file}`);
-        if (lines[at + 3] === "    encoding: gz+b64") {
-            lines = [...lines.slice(0, at + 4), `<${file}>`, ...lines.slice(at + 5)];
-            continue;
-        }
         const content = lines.indexOf("    content: |", at);
         assert.ok(content > 0);
         let end = content + 1;
@@ -295,16 +289,15 @@ function checkUserData(userData: string, spec: ForwardingSpec): void {
         packages: unknown; runcmd: unknown; write_files: Array<{ path: string; owner: string; permissions: string; content: string; encoding?: string }>;
     };
     assert.deepEqual(Object.keys(doc).sort(), ["packages", "runcmd", "write_files"]);
-    assert.deepEqual(doc.packages, ["iptables-nft", "conntrack-tools"]);
-    const text = (f: { content: string; encoding?: string }) =>
-        f.encoding === "gz+b64" ? zlib.gunzipSync(Buffer.from(f.content, "base64")).toString("utf8") : f.content;
+    assert.deepEqual(doc.packages, ["iptables-nft", "conntrack-tools", "ethtool"]);
+    assert.ok(doc.write_files.every(f => f.encoding === undefined), "plain text: the launch template gzips the whole user-data");
     assert.deepEqual(doc.write_files.map(f => [f.path, f.owner, f.permissions]), [
         [SCRIPT_PATH, "root:root", "0755"],
         [AGENT_PATH, "root:root", "0755"],
         ...[UNIT_NAME, AGENT_UNIT_NAME].map(unit => [`/etc/systemd/system/${unit}`, "root:root", "0644"]),
     ]);
-    assert.equal(text(doc.write_files[0]), script, "YAML reads back the script byte for byte");
-    assert.equal(text(doc.write_files[1]), renderHealthAgent(spec), "YAML reads back the agent byte for byte");
+    assert.equal(doc.write_files[0].content, script, "YAML reads back the script byte for byte");
+    assert.equal(doc.write_files[1].content, renderHealthAgent(spec), "YAML reads back the agent byte for byte");
     for (const f of doc.write_files.slice(2)) assert.equal(f.content, writtenFile(userData, f.path));
     assert.deepEqual(doc.runcmd, [
         ["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", UNIT_NAME], ["systemctl", "enable", "--now", AGENT_UNIT_NAME],
@@ -643,14 +636,14 @@ describe("the cloud-init user-data", () => {
     const spec = forwardingSpec(EXAMPLE);
     const userData = renderUserData(spec);
 
-    it("is cloud-config that writes the script byte for byte (gzipped, since the two programs exceed 16 KiB as text)", () => {
+    it("is cloud-config that writes the script and the agent byte for byte, as plain text", () => {
         assert.ok(userData.startsWith("#cloud-config\n"));
         assert.equal(writtenFile(userData, SCRIPT_PATH), renderForwardingScript(spec));
         assert.equal(writtenFile(userData, AGENT_PATH), renderHealthAgent(spec));
     });
 
     it("installs iptables-nft and enables a oneshot systemd unit that runs the script at every boot", () => {
-        assert.match(userData, /^packages:\n {2}- iptables-nft\n {2}- conntrack-tools\n/m);
+        assert.match(userData, /^packages:\n {2}- iptables-nft\n {2}- conntrack-tools\n {2}- ethtool\n/m);
         const unit = writtenFile(userData, `/etc/systemd/system/${UNIT_NAME}`);
         assert.match(unit, /^Type=oneshot$/m);
         assert.match(unit, /^RemainAfterExit=yes$/m);
@@ -672,7 +665,9 @@ describe("the cloud-init user-data", () => {
             ports: Array.from({ length: MAX_PORTS }, (_, i) => 60000 + i),
             natPorts: { from: 10000, to: NAT_PORT_LIMITS.to }, conntrackMax: CONNTRACK_MAX_LIMITS.max, establishedTimeoutSeconds: ESTABLISHED_TIMEOUT_LIMITS.max,
         });
-        assert.ok(Buffer.byteLength(renderUserData(most)) <= USER_DATA_LIMIT_BYTES);
+        const encoded = encodeUserData(renderUserData(most));
+        assert.ok(encoded.length <= USER_DATA_LIMIT_BYTES, `${encoded.length} bytes`);
+        assert.equal(zlib.gunzipSync(encoded).toString("utf8"), renderUserData(most), "gzipped whole, as cloud-init decompresses it");
     });
 
     it("parses as YAML with the expected structure: packages, the files byte for byte with owner and mode, runcmd", () => {
