@@ -2,27 +2,27 @@
 // steady stream of new connections with held ones, against dead destinations, drift, concurrency and
 // truncated files. Root only; with CI=true a missing root or tool fails instead of skipping.
 import * as assert from "node:assert/strict";
-import { ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { median } from "../bench/stats";
-import { inNs, isRoot, sleep, startInNs } from "./exec";
-import { installedDestinations, isOurs, saveRules, sysctl } from "./netfilter";
-import { HOLD_PORT, LISTENER_PORTS, REPO_ROOT } from "./constants";
-import { toolEnv } from "./drivers";
+import { awsStandIn, recorded } from "./awsStandIn";
+import { inNs, startInNs } from "./exec";
+import { installedDestinations, isOurs, replySourceByClientPort, saveRules, sysctl } from "./netfilter";
+import { HOLD_PORT, LISTENER_PORTS } from "./constants";
+import { LineTool, streamToolArgv } from "./drivers";
 import { createLab, Lab } from "./lab";
-import { missingPrerequisites } from "./prerequisites";
+import { pause, until } from "./poll";
+import { requireLabOrSkip } from "./prerequisites";
 import { METRICS, METRICS_NAMESPACE } from "../proxy/agent";
+import { ENA_ALLOWANCE_COUNTERS } from "../proxy/fleetSignals";
 import { Rule, rulesOf, withoutCounters } from "../proxy/iptablesSave";
 import { DEFAULT_TIME_WAIT_TIMEOUT_SECONDS } from "../proxy/spec";
 
-const CI = process.env.CI === "true";
-const HOW_TO_RUN = "The agent lab needs root (network namespaces, netfilter): sudo npm run test:lab";
 const PORTS = [...LISTENER_PORTS, HOLD_PORT];
 const GROUP = "crp-lab-asg";
 const INSTANCE = "i-0123456789abcdef0";
 const REGION = "cn-northwest-1";
-const STREAM_TOOL = path.join(__dirname, "tools", "stream.ts");
 
 const figures: string[] = [];
 const report = (line: string) => {
@@ -38,26 +38,26 @@ const owned = (ns: string) => saveRules(ns).flatMap(t => [`*${t.name}`,
 /** The whole dump as comparable lines. */
 const dump = (ns: string) => withoutCounters(saveRules(ns));
 
-/** Polls until `done` holds; returns the milliseconds it took, or throws after timeoutMs. */
-function until(what: string, done: () => boolean, timeoutMs = 10_000): number {
-    const t0 = Date.now();
-    while (!done()) {
-        if (Date.now() - t0 > timeoutMs) throw new Error(`${what}: not after ${timeoutMs / 1000} s`);
-        sleep(25);
-    }
-    return Date.now() - t0;
-}
-
-/** A stand-in `aws` on PATH that records each call (arguments joined by \x1f) instead of sending it. */
-function awsStandIn(dir: string): string {
-    const bin = path.join(dir, "aws-bin");
+/**
+ * A stand-in `ethtool` on PATH: `-S DEVICE` prints the ENA allowance counters from FILE (one "name value" a line)
+ * for that device as an ENA driver does, and what a veth prints for any other device.
+ */
+function ethtoolStandIn(dir: string, device: string, file: string): string {
+    const bin = path.join(dir, "ethtool-bin");
     fs.mkdirSync(bin, { recursive: true });
-    fs.writeFileSync(path.join(bin, "aws"), "#!/bin/bash\n{ printf '%s\\x1f' \"$@\"; printf '\\n'; } >>\"$CRP_AWS_RECORD\"\n", { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, "ethtool"), `#!/bin/bash
+[ "$1" = -S ] || exit 1
+echo "NIC statistics:"
+if [ "$2" = ${device} ]; then
+  echo "     tx_timeout: 0"
+  while read -r name value; do printf '     %s: %s\\n' "$name" "$value"; done <${file}
+  echo "     conntrack_allowance_available: 136812"
+else
+  echo "     peer_ifindex: 2"
+fi
+`, { mode: 0o755 });
     return bin;
 }
-
-const recorded = (file: string) => fs.existsSync(file)
-    ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map(l => l.split("\x1f").filter(a => a !== "")) : [];
 
 interface Agent { pid: number; log: string; record: string; state: string }
 
@@ -67,6 +67,11 @@ describe("proxy agent lab (network namespaces, root)", function () {
     let script = "";
     let agentText = "";
     let awsBin = "";
+    let ethtoolBin = "";
+    let enaFile = "";
+    /** The stand-in ENA driver's counters: each allowance counter at base, base + 1, ... in ENA_ALLOWANCE_COUNTERS order. */
+    const writeEna = (base: number) => fs.writeFileSync(enaFile,
+        Object.keys(ENA_ALLOWANCE_COUNTERS).map((name, i) => `${name} ${base + i}\n`).join(""));
     const L = () => {
         if (!lab) throw new Error("lab not up");
         return lab;
@@ -99,18 +104,15 @@ describe("proxy agent lab (network namespaces, root)", function () {
     };
 
     before(function () {
-        if (!isRoot()) {
-            if (CI) throw new Error(`CI=true and not root: ${HOW_TO_RUN}`);
-            console.log(`\n  ${HOW_TO_RUN}\n  (skipping the agent lab; in CI, CI=true makes this a failure)\n`);
-            this.skip();
-        }
-        const missing = missingPrerequisites();
-        if (missing.length) {
-            if (CI) throw new Error(`the lab needs: ${missing.join("; ")}`);
-            this.skip();
-        }
+        requireLabOrSkip(this, "the agent lab");
         lab = createLab({ proxies: 1 });
         awsBin = awsStandIn(lab.state.dir);
+        // The agent asks IMDS whether Auto Scaling terminates the instance: answered inside the namespace.
+        lab.startImds(lab.state.proxies[0].ns, { "instance-id": INSTANCE, "placement/region": REGION,
+            "tags/instance/aws:autoscaling:groupName": GROUP, "autoscaling/target-lifecycle-state": "InService" });
+        enaFile = path.join(lab.state.dir, "ena-counters");
+        writeEna(0);
+        ethtoolBin = ethtoolStandIn(lab.state.dir, lab.state.proxies[0].outInterface, enaFile);
         script = lab.renderScript(dests(), [], PORTS);
         agentText = lab.renderScript(dests(), [], PORTS, "agent");
         lab.startHoldServer();
@@ -126,7 +128,7 @@ describe("proxy agent lab (network namespaces, root)", function () {
         const ns = p0().ns;
         assert.equal(owned(ns).filter(l => l.startsWith("-A")).length, 0, "nothing of ours before");
         const t0 = Date.now();
-        agent = startAgent(ns, "agent-p0");
+        agent = startAgent(ns, "agent-p0", { PATH: `${awsBin}:${ethtoolBin}:${process.env.PATH}` });
         const ms = until("the agent installs the rules", () => installed().length === 3, 5000);
         // Exactly what the forwarding script installs on a fresh namespace.
         const reference = L().addNamespace("reference");
@@ -140,10 +142,10 @@ describe("proxy agent lab (network namespaces, root)", function () {
 
     it("ejects a dead destination within 3 s and readmits it within 3 s, under >= 50 new connections/s with 220 held: 0 failures after ejection, 0 held connections reset", async function () {
         const ns = p0().ns;
-        const stream = new StreamClient(L().state.ns.client, p0().inAddress, 80, 60, HOLD_PORT, 220);
-        const held = await stream.ready();
+        const stream = new LineTool(L().state.ns.client, streamToolArgv(p0().inAddress, 80, 60, HOLD_PORT, 220));
+        const held = await stream.next<{ held: number; ports: number[] }>();
         assert.ok(held.held >= 200, `held ${held.held}`);
-        const holders = heldDestinations(ns, held.ports);
+        const holders = replySourceByClientPort(ns, HOLD_PORT);
         const events: Array<{ dead: string; blocked: number; ejected: number; unblocked: number; readmitted: number }> = [];
         let result: { attempts: number; failures: number[]; closed: number[] };
         try {
@@ -165,8 +167,11 @@ describe("proxy agent lab (network namespaces, root)", function () {
                 }
                 await pause(2000);
             }
+            // The ENA counters move while the stream runs: 10 more of each, reported as deltas.
+            writeEna(10);
+            await pause(4000);
         } finally {
-            result = await stream.stop();
+            result = await stream.send<{ attempts: number; failures: number[]; closed: number[] }>("stop");
         }
         const ejects = events.map(e => e.ejected - e.blocked);
         const readmits = events.map(e => e.readmitted - e.unblocked);
@@ -281,8 +286,16 @@ describe("proxy agent lab (network namespaces, root)", function () {
         assert.ok(values[METRICS.repairs].reduce((s, v) => s + v, 0) >= 7, `repairs ${values[METRICS.repairs]}`);
         assert.ok(values[METRICS.conntrackCount].some(v => v > 200));
         assert.ok(values[METRICS.conntrackMax].every(v => v === 262144));
+        // The scaling signal: the stream opened 60 connections a second for a while.
+        const rates = values[METRICS.newConnectionsPerSecond];
+        assert.ok(rates.some(v => v >= 40 && v <= 80), `new connections/s ${rates}`);
+        assert.ok(values[METRICS.draining].every(v => v === 0));
+        // Each ENA allowance counter went up by 10 during the stream: exactly 10 summed over the deltas sent.
+        const sum = (m: string) => values[m].reduce((a, v) => a + v, 0);
+        for (const metric of Object.values(ENA_ALLOWANCE_COUNTERS)) assert.equal(sum(metric), 10, metric);
         report(`metrics: ${calls.length} put-metric-data calls recorded; healthy destinations seen ${[...new Set(values[METRICS.healthyDestinations])].join("/")}; ` +
-            `repairs sent ${values[METRICS.repairs].reduce((s, v) => s + v, 0)}; conntrack count up to ${Math.max(...values[METRICS.conntrackCount])}`);
+            `repairs sent ${values[METRICS.repairs].reduce((s, v) => s + v, 0)}; conntrack count up to ${Math.max(...values[METRICS.conntrackCount])}; ` +
+            `NewConnectionsPerSecond up to ${Math.max(...rates)} under the 60/s stream; ENA allowance deltas summed ${sum(METRICS.bwInAllowanceExceeded)} per counter (stand-in ethtool, +10 each)`);
     });
 
     it("fails open when no probe gets through (as with a full conntrack table), says so, and does not report itself unhealthy", async function () {
@@ -379,57 +392,3 @@ describe("proxy agent lab (network namespaces, root)", function () {
         report(`truncation at every line boundary: ${summary.join("; ")}; iptables-save and sysctls unchanged (prefixes of 0 and 1 line are empty or the shebang: bash exits 0 having run nothing)`);
     });
 });
-
-function pause(ms: number): Promise<void> {
-    return new Promise(resolve => setTimeout(resolve, ms));
-}
-
-/** For each held connection's client port, the destination the proxy sent it to (from its conntrack). */
-function heldDestinations(ns: string, ports: number[]): Map<number, string> {
-    const wanted = new Set(ports);
-    const map = new Map<number, string>();
-    for (const line of inNs(ns, "conntrack", ["-L", "-p", "tcp", "--dport", String(HOLD_PORT)], { allowFailure: true }).stdout.split("\n")) {
-        const m = /sport=(\d+) dport=\d+ .*?src=(\S+) dst=\S+ sport=\d+ dport=\d+/.exec(line);
-        if (m && wanted.has(Number(m[1]))) map.set(Number(m[1]), m[2]);
-    }
-    return map;
-}
-
-/** lab/tools/stream.ts in a namespace, driven over stdin. */
-class StreamClient {
-    private readonly child: ChildProcessWithoutNullStreams;
-    private readonly lines: string[] = [];
-    private waiter?: () => void;
-
-    constructor(ns: string, host: string, port: number, rate: number, holdPort: number, hold: number) {
-        this.child = spawn("ip", ["netns", "exec", ns, process.execPath, "-r", require.resolve("ts-node/register/transpile-only"), STREAM_TOOL,
-            "--host", host, "--port", String(port), "--rate", String(rate), "--hold-port", String(holdPort), "--hold", String(hold)],
-        { cwd: REPO_ROOT, env: toolEnv(), stdio: ["pipe", "pipe", "pipe"] });
-        let buffer = "";
-        this.child.stdout.setEncoding("utf8");
-        this.child.stdout.on("data", (chunk: string) => {
-            buffer += chunk;
-            let i: number;
-            while ((i = buffer.indexOf("\n")) >= 0) {
-                this.lines.push(buffer.slice(0, i));
-                buffer = buffer.slice(i + 1);
-                this.waiter?.();
-            }
-        });
-        this.child.stderr.on("data", (d: Buffer) => process.stderr.write(`stream: ${d}`));
-    }
-
-    private async next<T>(): Promise<T> {
-        while (this.lines.length === 0) await new Promise<void>(resolve => { this.waiter = resolve; });
-        return JSON.parse(this.lines.shift() ?? "") as T;
-    }
-
-    ready(): Promise<{ held: number; ports: number[] }> {
-        return this.next();
-    }
-
-    stop(): Promise<{ attempts: number; failures: number[]; closed: number[] }> {
-        this.child.stdin.write("stop\n");
-        return this.next();
-    }
-}

@@ -1,6 +1,6 @@
 // What the lab needs on the host (tools and the Debian packages that provide them), checked before it starts.
 import * as crypto from "node:crypto";
-import { run, which } from "./exec";
+import { isRoot, run, which } from "./exec";
 
 /** Tools the lab needs on the host, with the Debian package that provides each. */
 export const REQUIRED_TOOLS: ReadonlyArray<{ tool: string; pkg: string }> = [
@@ -46,4 +46,20 @@ export function namespaceProblem(): string | undefined {
     if (added.status !== 0) return `'ip netns add' fails here: ${added.stderr.trim() || `exit ${added.status}`}`;
     run("ip", ["netns", "del", name], { allowFailure: true });
     return undefined;
+}
+
+/**
+ * For a lab suite's before(): skips the suite, saying why, when this process is not root or the host lacks
+ * a tool; under CI=true (.ci/run, the workflows) either is a failure instead. `suite` names it in the message.
+ */
+export function requireLabOrSkip(context: Mocha.Context, suite: string): void {
+    const ci = process.env.CI === "true";
+    const cannot = (reason: string) => {
+        if (ci) throw new Error(`CI=true and ${suite} cannot run: ${reason}`);
+        console.log(`\n  ${reason}\n  (skipping ${suite}; in CI, CI=true makes this a failure)\n`);
+        context.skip();
+    };
+    if (!isRoot()) cannot(`${suite} needs root (network namespaces, netfilter): sudo env PATH="$PATH" npm run test:lab`);
+    const missing = missingPrerequisites();
+    if (missing.length) cannot(`the lab needs: ${missing.join("; ")}`);
 }

@@ -147,44 +147,71 @@ metric() {
   data+=\${data:+,}"{\\"MetricName\\":\\"$1\\",\\"Value\\":$2,\\"Unit\\":\\"$3\\",\\"Dimensions\\":[{\\"Name\\":\\"AutoScalingGroupName\\",\\"Value\\":\\"$group\\"}]}"
 }
 
-# metric_data: this interval's figures (set by send_metrics) as the metric data of one put-metric-data call:
-# at most 16 data, within the API's old limit of 20 per call. A draining proxy sends no scaling signal (its idle figures
-# would pull the fleet's average down, and the target-tracking policies would scale in again).
+# The counters the last metrics were counted from, by name (each figure is a delta since then). Each set of
+# metrics is measured by a background job, so they live in the state folder between two jobs.
+declare -A sent=()
+save_sent() {
+  local name
+  for name in "\${!sent[@]}"; do printf '%s %s\\n' "$name" "\${sent[$name]}"; done >"$state/metrics-sent.new" && mv -f "$state/metrics-sent.new" "$state/metrics-sent"
+}
+
+# metrics_baseline: the counters as they stand at start; says once when there are no ENA counters.
+metrics_baseline() {
+  local insert_failed drop early_drop name value
+  read -r insert_failed drop early_drop < <(counters)
+  sent=([insert_failed]=$insert_failed [drop]=$drop [early_drop]=$early_drop [repairs]=0 [proxied]=$(proxied_total) [at]=\${EPOCHREALTIME//[!0-9]/})
+  while read -r name value; do sent[$name]=$value; done < <(ena_counters)
+  [ -n "\${sent[${METRICS.bwInAllowanceExceeded}]:-}" ] || log "$(ena_absence): the ENA allowance metrics are not sent"
+  save_sent
+}
+
+# metric_data: this interval's figures (set by collect_metrics) as the metric data of one put-metric-data
+# call: at most 16 data, within the API's old limit of 20 per call. A draining proxy sends no scaling signal
+# (its idle figures would pull the fleet's average down, and the target-tracking policies would scale in again).
 metric_data() {
   data=
   metric ${METRICS.healthyDestinations} "$answering" Count
   metric ${METRICS.failOpen} "$fail_open" Count
   metric ${METRICS.conntrackCount} "$count" Count
   metric ${METRICS.conntrackMax} "$max" Count
-  metric ${METRICS.insertFailed} "$((insert_failed - sent_insert_failed))" Count
-  metric ${METRICS.drop} "$((drop - sent_drop))" Count
-  metric ${METRICS.earlyDrop} "$((early_drop - sent_early_drop))" Count
-  metric ${METRICS.repairs} "$((repairs - sent_repairs))" Count
+  metric ${METRICS.insertFailed} "$((insert_failed - sent[insert_failed]))" Count
+  metric ${METRICS.drop} "$((drop - sent[drop]))" Count
+  metric ${METRICS.earlyDrop} "$((early_drop - sent[early_drop]))" Count
+  metric ${METRICS.repairs} "$((repairs - sent[repairs]))" Count
   if [ -n "$drain_started" ]; then
     metric ${METRICS.draining} 1 Count
   else
     metric ${METRICS.draining} 0 Count
     metric ${METRICS.conntrackUsedPercent} "$used" Percent
     # The counter starts again from 0 when our chains are rewritten (new destinations, a repair).
-    metric ${METRICS.newConnectionsPerSecond} "$(per_second "$((proxied >= sent_proxied ? proxied - sent_proxied : proxied))" "$((now - sent_at))")" Count/Second
+    metric ${METRICS.newConnectionsPerSecond} "$(per_second "$((proxied >= sent[proxied] ? proxied - sent[proxied] : proxied))" "$((now - sent[at]))")" Count/Second
   fi
   ena_metrics
   data="[$data]"
 }
 
-# send_metrics: this interval's figures to CloudWatch; in the background, so that a slow API call never
-# delays a probe.
-send_metrics() {
-  own_group || { log "no Auto Scaling group name from the instance tags: no metrics"; return 0; }
-  local count max used insert_failed drop early_drop proxied now data
-  count=$(cat /proc/sys/net/netfilter/nf_conntrack_count)
-  max=$(cat /proc/sys/net/netfilter/nf_conntrack_max)
+# collect_metrics: measures this interval's figures and sends them (a background job).
+collect_metrics() {
+  local count max used insert_failed drop early_drop proxied now data name value
+  while read -r name value; do sent[$name]=$value; done <"$state/metrics-sent"
+  count=$(<"/proc/sys/net/netfilter/nf_conntrack_count")
+  max=$(<"/proc/sys/net/netfilter/nf_conntrack_max")
   used=$((100 * count / max))
   read -r insert_failed drop early_drop < <(counters)
-  proxied=$(proxied_total) now=$EPOCHSECONDS
+  proxied=$(proxied_total) now=\${EPOCHREALTIME//[!0-9]/}
   metric_data
-  sent_insert_failed=$insert_failed sent_drop=$drop sent_early_drop=$early_drop sent_repairs=$repairs sent_proxied=$proxied sent_at=$now
-  aws_cli cloudwatch put-metric-data --namespace ${METRICS_NAMESPACE} --metric-data "$data" >/dev/null &
+  sent[insert_failed]=$insert_failed sent[drop]=$drop sent[early_drop]=$early_drop sent[repairs]=$repairs sent[proxied]=$proxied sent[at]=$now
+  save_sent
+  aws_cli cloudwatch put-metric-data --namespace ${METRICS_NAMESPACE} --metric-data "$data" >/dev/null
+}
+
+# send_metrics: this interval's figures to CloudWatch, measured and sent by a background job, so that neither
+# the counters nor a slow API call delay a probe; one job at a time (the next interval waits for a slow one).
+send_metrics() {
+  own_group || { log "no Auto Scaling group name from the instance tags: no metrics"; return 0; }
+  [ -z "$metrics_job" ] || ! kill -0 "$metrics_job" 2>/dev/null || return 0
+  collect_metrics &
+  metrics_job=$!
 }
 
 # report_unhealthy: the rules cannot be installed on this instance (a missing package, a broken kernel
@@ -233,18 +260,17 @@ main() {
   while read -r d v s; do
     [ -z "\${up[$d]+set}" ] || { up[$d]=$v; streak[$d]=$s; }
   done < <(cat "$state/health" 2>/dev/null)
-  fail_open=0 install_failures=0 reported=no next_metrics=$((EPOCHSECONDS + metrics_interval)) group= region= instance=
+  fail_open=0 install_failures=0 reported=no next_metrics=$((EPOCHSECONDS + metrics_interval)) group= region= instance= metrics_job=
   # A drain that started before a restart goes on with its clock.
   drain_started=$(cat "$state/drain" 2>/dev/null) drain_said=no next_lifecycle=$EPOCHSECONDS next_complete=0 next_drain_log=0 completing=
   [[ $drain_started =~ ^[0-9]+$ ]] || drain_started=
   healthy=()
   for d in "\${destinations[@]}"; do [ "\${up[$d]}" = 0 ] || healthy+=("$d"); done
   [ \${#healthy[@]} -gt 0 ] || healthy=("\${destinations[@]}")
-  read -r sent_insert_failed sent_drop sent_early_drop < <(counters)
-  sent_repairs=0 sent_proxied=$(proxied_total) sent_at=$EPOCHSECONDS
-  while read -r d v; do ena_sent[$d]=$v; done < <(ena_counters)
   [ "$once" = no ] || { pass; [ "$install_failures" -eq 0 ]; exit; }
   log "probing \${destinations[*]} on ports \${ports[*]} every $interval s"
+  # In the background too: the first pass installs the rules without waiting for ethtool and friends.
+  metrics_baseline &
   local started elapsed rest
   while :; do
     started=\${EPOCHREALTIME//[!0-9]/}

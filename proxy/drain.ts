@@ -27,15 +27,23 @@ live_connections() {
   conntrack -L -p tcp --mark ${connmarkMask(spec)} 2>/dev/null | awk '$4 != "TIME_WAIT" && $4 != "CLOSE" { n++ } END { print n + 0 }'
 }
 
-# lifecycle: every lifecycle_interval s, whether Auto Scaling is terminating this instance; if so the drain
-# starts (recorded in the state folder, so that a restarted agent keeps its clock).
+# lifecycle: whether Auto Scaling is terminating this instance: asked every lifecycle_interval s in the
+# background (a slow IMDS must not delay a probe), the answer read at the next pass. The drain's start is
+# recorded in the state folder, so that a restarted agent keeps its clock.
 lifecycle() {
-  [ -z "$drain_started" ] && [ "$EPOCHSECONDS" -ge "$next_lifecycle" ] || return 0
+  [ -z "$drain_started" ] || return 0
+  local target=
+  read -r target 2>/dev/null <"$state/target-lifecycle-state"
+  if [ "$target" = Terminated ]; then
+    drain_started=$EPOCHSECONDS
+    printf '%s\\n' "$drain_started" >"$state/drain"
+    log "Auto Scaling is terminating this instance: NLB-2 sends it no new connections; draining $(live_connections) proxied connection(s) for at most $drain_limit s, the forwarding rules stay"
+    return 0
+  fi
+  [ "$EPOCHSECONDS" -ge "$next_lifecycle" ] || return 0
   next_lifecycle=$((EPOCHSECONDS + lifecycle_interval))
-  [ "$(imds autoscaling/target-lifecycle-state 2>/dev/null)" = Terminated ] || return 0
-  drain_started=$EPOCHSECONDS
-  printf '%s\\n' "$drain_started" >"$state/drain"
-  log "Auto Scaling is terminating this instance: NLB-2 sends it no new connections; draining $(live_connections) proxied connection(s) for at most $drain_limit s, the forwarding rules stay"
+  { imds autoscaling/target-lifecycle-state >"$state/target-lifecycle-state.new" 2>/dev/null &&
+    mv -f "$state/target-lifecycle-state.new" "$state/target-lifecycle-state"; } &
 }
 
 # drain: once the proxied connections are gone or the limit has passed, completes the lifecycle action, in

@@ -33,9 +33,9 @@ proxied_total() {
   iptables -w -t nat -L ${CHAINS.connect} -v -x -n 2>/dev/null | awk '$3 == "CONNMARK" { n = $1; exit } END { print n + 0 }'
 }
 
-# per_second COUNT SECONDS: a rate with two decimals.
+# per_second COUNT MICROSECONDS: a rate per second with two decimals.
 per_second() {
-  awk -v n="$1" -v t="$2" 'BEGIN { printf "%.2f", (t > 0 ? n / t : 0) }'
+  awk -v n="$1" -v t="$2" 'BEGIN { printf "%.2f", (t > 0 ? n * 1000000 / t : 0) }'
 }
 
 # ena_counters: the ENA allowance counters summed over this host's interfaces, one "Metric value" line each;
@@ -49,26 +49,25 @@ ena_counters() {
     ($1 in metric) { sum[metric[$1]] += $2; seen[metric[$1]] = 1 } END { for (k in seen) print k, sum[k] }'
 }
 
-# ena_metrics: this interval's deltas of the ENA counters, as metric data; where there are none, says so once.
-declare -A ena_sent=()
+# ena_metrics: this interval's deltas of the ENA counters (since sent[NAME]), as metric data.
 ena_metrics() {
-  local name value delta seen=no
+  local name value delta
   while read -r name value; do
-    seen=yes
-    delta=$((value - \${ena_sent[$name]:-$value}))
+    delta=$((value - \${sent[$name]:-$value}))
     # A counter that went back was reset (the driver reloaded): count from zero.
     [ "$delta" -ge 0 ] || delta=$value
-    ena_sent[$name]=$value
+    sent[$name]=$value
     metric "$name" "$delta" Count
   done < <(ena_counters)
-  [ "$seen" = yes ] || [ "\${ena_absent_said:-no}" = yes ] || {
-    ena_absent_said=yes
-    if command -v ethtool >/dev/null; then
-      log "no ENA allowance counters on $(ls /sys/class/net | grep -vx lo | tr '\\n' ' ')(not ENA interfaces): the allowance metrics are not sent"
-    else
-      log "ethtool is not installed: the ENA allowance metrics are not sent"
-    fi
-  }
+}
+
+# ena_absence: why this host has no ENA counters.
+ena_absence() {
+  if command -v ethtool >/dev/null; then
+    echo "no ENA allowance counters on $(ls /sys/class/net | grep -vx lo | tr '\\n' ' ')(not ENA interfaces)"
+  else
+    echo "ethtool is not installed"
+  fi
 }
 `;
 }

@@ -12,7 +12,7 @@ import { scalingTargets } from "../proxy/capacity";
 import { DRAIN_HOOK_NAME } from "../proxy/drain";
 import { DEFAULT_CONNTRACK_MAX, DEFAULT_DRAIN_SECONDS, DEFAULT_TIME_WAIT_TIMEOUT_SECONDS } from "../proxy/spec";
 import { decodeUserData } from "../scripts/plan";
-import { one, ofType } from "./stackHelpers";
+import { one, ofType, waitsFor } from "./stackHelpers";
 
 const NLB1 = ["198.51.100.7", "203.0.113.10", "203.0.113.11"];
 const GLOBAL_OUTPUTS = { nlbPublicIps: NLB1, nlbIdleTimeoutSeconds: 350, nlbListenerPorts: [80, 443] };
@@ -26,20 +26,6 @@ const PARTITIONS = [
 
 const china = (region: string, overrides: Record<string, string | undefined> = {}) =>
     runStack("china", { stackOutputs: GLOBAL_OUTPUTS, overrides: { "aws:region": region, ...overrides } });
-
-/** Every resource a resource waits for, directly or through others. */
-function waitsFor(run: OfflineRun, resource: DeclaredResource): Set<string> {
-    const byUrn = new Map(run.resources.map(r => [r.urn, r]));
-    const seen = new Set<string>();
-    const stack = [...resource.dependencies];
-    while (stack.length > 0) {
-        const urn = stack.pop() as string;
-        if (seen.has(urn)) continue;
-        seen.add(urn);
-        stack.push(...byUrn.get(urn)?.dependencies ?? []);
-    }
-    return seen;
-}
 
 for (const { region, topic } of PARTITIONS) {
     describe(`china stack in ${region}: scaling and drain (mocked)`, () => {
