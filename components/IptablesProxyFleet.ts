@@ -11,6 +11,7 @@ import { ForwardingSettings } from "../proxy/spec";
 import { unhealthyTargetsAlarm } from "./alarms";
 import { ec2Role } from "./ec2Role";
 import { agentPolicy, FLEET_TAG, fleetMonitoring } from "./fleetMonitoring";
+import { drainHook, FleetScalingTargets, INSTANCE_WARMUP_SECONDS, scalingPolicies } from "./fleetScaling";
 
 export interface IptablesProxyFleetArgs {
     readonly vpcId: pulumi.Input<string>;
@@ -21,13 +22,17 @@ export interface IptablesProxyFleetArgs {
     readonly regions: readonly Region[];
     /** Plain: one listener and target group each. */
     readonly ports: number[];
+    /** The forwarding script's settings; its drainSeconds is also the termination hook's heartbeat timeout. */
     readonly forwarding: ForwardingSettings;
     readonly partition: Partition;
     /** Plain: unpinned, its architecture is part of the launch template's name (see below). */
     readonly instanceType: string;
     readonly minSize: pulumi.Input<number>;
+    /** The size at creation; with scaling, the policies decide it from then on. */
     readonly desiredSize: pulumi.Input<number>;
     readonly maxSize: pulumi.Input<number>;
+    /** Target tracking on the agent's metrics, with these per-proxy targets; none: a fixed size. */
+    readonly scaling?: FleetScalingTargets;
     readonly idleTimeoutSeconds: pulumi.Input<number>;
     /** Route 53 zone for NLB-2's record; none when the domain's DNS is managed elsewhere. */
     readonly zoneId?: pulumi.Input<string>;
@@ -174,8 +179,16 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
                 port,
                 vpcId: args.vpcId,
                 preserveClientIp: "true",
+                // A leaving proxy drains (proxy/drain.ts): NLB-2 stops sending it new connections when Auto
+                // Scaling deregisters it, and the deregistration delay is how long Auto Scaling then waits
+                // before the termination hook holds the instance; the agent's drain covers the rest. The
+                // held connections must outlive the delay: "If the deregistered instance stays healthy and an
+                // existing connection is not idle, the load balancer can continue to send traffic to the
+                // instance" (NLB user guide, "Deregistration delay"), unless connection termination is on,
+                // which resets them when the delay ends (target group attribute
+                // deregistration_delay.connection_termination.enabled; @pulumi/aws: default false).
                 deregistrationDelay: 60,
-                connectionTermination: true,
+                connectionTermination: false,
                 // Equal thresholds: NLB TCP checks long required them; the safe choice where features lag (aws-cn).
                 healthCheck: { protocol: "TCP", port: "traffic-port", interval: 10, healthyThreshold: 3, unhealthyThreshold: 3 },
             }, { parent: this });
@@ -206,6 +219,9 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
             // that same new version (terraform-provider-aws #34189); the README says how to recover.
             healthCheckType: "EC2",
             healthCheckGracePeriod: 120,
+            // New proxies count in the scaling metrics once warm (components/fleetScaling.ts); AWS
+            // recommends it for target tracking "even if its value is set to 0 seconds".
+            defaultInstanceWarmup: INSTANCE_WARMUP_SECONDS,
             // A new launch template version (new destinations, new AMI) replaces every proxy, new ones
             // first: capacity never drops below the desired size during the roll.
             instanceRefresh: {
@@ -219,10 +235,19 @@ export class IptablesProxyFleet extends pulumi.ComponentResource {
                 },
             },
             tags: [{ key: "Name", value: `${name}-proxy`, propagateAtLaunch: true }, { key: FLEET_TAG, value: fleet, propagateAtLaunch: false }],
-        }, { parent: this });
+        }, {
+            // With scaling, the policies own the desired capacity: Pulumi must not set it back to desiredSize.
+            // It would: the provider reads the group's current capacity into the state after every update, and
+            // the next `pulumi up` (or one after `pulumi refresh`) would find it differing from desiredSize.
+            parent: this, ignoreChanges: args.scaling === undefined ? [] : ["desiredCapacity"],
+        });
+
+        // Leaving proxies drain, whatever makes them leave (scale-in, instance refresh, a manual change).
+        const hook = drainHook(name, group, args.forwarding.drainSeconds, this);
+        if (args.scaling !== undefined) scalingPolicies(name, group, args.scaling, hook, this);
 
         // The agent's metrics, alarms and dashboard, and its right to report its own instance unhealthy.
-        fleetMonitoring(name, { group, alarmTopicArn: args.alarmTopicArn, regions: args.regions }, this);
+        fleetMonitoring(name, { group, alarmTopicArn: args.alarmTopicArn, regions: args.regions, scaling: args.scaling }, this);
 
         if (args.zoneId !== undefined) {
             new aws.route53.Record(`${name}-nlb`, {

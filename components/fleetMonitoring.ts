@@ -1,12 +1,16 @@
 // What the proxy agent needs from AWS and what it gives back: the instance role may put metrics in the
-// agent's namespace only and mark only instances of its own group unhealthy; alarms on the agent's metrics
-// and a dashboard of the fleet. The agent's side is proxy/agent.ts.
+// agent's namespace only, and mark unhealthy or let go (after its drain) only instances of its own group;
+// alarms on the agent's metrics and a dashboard of the fleet. The agent's side is proxy/agent.ts.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Partition } from "../core/partition";
 import { METRICS, METRICS_NAMESPACE } from "../proxy/agent";
 import { Region } from "../proxy/regions";
 import { regionAlarms, regionWidgets } from "./regionMonitoring";
+import { FleetScalingTargets } from "./fleetScaling";
+
+/** ConntrackUsedPercent above which a proxy alarms: new connections will soon be dropped. */
+export const CONNTRACK_HIGH_PERCENT = 80;
 
 /** The tag that names a fleet on its Auto Scaling group: the agent's health reports are scoped by it. */
 export const FLEET_TAG = "cross-region-proxy:fleet";
@@ -17,15 +21,25 @@ export interface FleetMonitoringArgs {
     readonly regions: readonly Region[];
     /** SNS topic for the alarms; without it they only show in CloudWatch. */
     readonly alarmTopicArn?: pulumi.Input<string>;
+    /** The scaling policies' targets, drawn on the dashboard; none when the fleet does not scale. */
+    readonly scaling?: FleetScalingTargets;
 }
 
 /**
- * The instance role's inline policy: least privilege for the agent's two calls (and the group lookup).
+ * The instance role's inline policy: least privilege for the agent's three calls (and the group lookup).
  * Health reports are scoped by the fleet's tag, not the group's name: the name is known only once the
  * group exists, and the group's instances must not start before their role can report (the launch
  * template depends on this policy, so it also outlives the instances on destroy).
  */
 export function agentPolicyDocument(partition: Partition, fleet: string): string {
+    // EC2 Auto Scaling user guide, "Tags for security": autoscaling:ResourceTag/<key> limits actions on groups
+    // to those carrying the tag; SetInstanceHealth and CompleteLifecycleAction both take the group as resource
+    // with that condition key (Service Authorization Reference, "Actions, resources, and condition keys for
+    // Amazon EC2 Auto Scaling").
+    const ownGroup = {
+        Resource: `arn:${partition}:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*`,
+        Condition: { StringEquals: { [`autoscaling:ResourceTag/${FLEET_TAG}`]: fleet } },
+    };
     return JSON.stringify({
         Version: "2012-10-17",
         Statement: [
@@ -38,15 +52,9 @@ export function agentPolicyDocument(partition: Partition, fleet: string): string
                 Resource: "*",
                 Condition: { StringEquals: { "cloudwatch:namespace": METRICS_NAMESPACE } },
             },
-            {
-                Sid: "ReportOwnHealth",
-                Effect: "Allow",
-                Action: "autoscaling:SetInstanceHealth",
-                Resource: `arn:${partition}:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*`,
-                // EC2 Auto Scaling user guide, "Tags for security": autoscaling:ResourceTag/<key> limits
-                // actions on groups to those carrying the tag.
-                Condition: { StringEquals: { [`autoscaling:ResourceTag/${FLEET_TAG}`]: fleet } },
-            },
+            { Sid: "ReportOwnHealth", Effect: "Allow", Action: "autoscaling:SetInstanceHealth", ...ownGroup },
+            // The end of a drain: lets Auto Scaling terminate the instance (proxy/drain.ts).
+            { Sid: "CompleteOwnLifecycleAction", Effect: "Allow", Action: "autoscaling:CompleteLifecycleAction", ...ownGroup },
             {
                 // Read-only, no resource type: the fallback when the instance tags are not in IMDS.
                 Sid: "FindOwnGroup",
@@ -65,9 +73,31 @@ export interface FleetMonitoring {
         readonly repairs: aws.cloudwatch.MetricAlarm;
         /** One per region, in the regions' order. */
         readonly regionsOut: aws.cloudwatch.MetricAlarm[];
+        /** One per silent-drop counter: conntrack's and the ENA allowance counters. */
+        readonly silentDrops: Readonly<Record<SilentDrop, aws.cloudwatch.MetricAlarm>>;
     };
     readonly dashboard: aws.cloudwatch.Dashboard;
 }
+
+/** The counters of packets a proxy, or EC2 before it, dropped without telling either end. */
+export type SilentDrop = "insertFailed" | "drop" | "earlyDrop" | "bwInAllowanceExceeded" | "bwOutAllowanceExceeded"
+    | "ppsAllowanceExceeded" | "conntrackAllowanceExceeded" | "linklocalAllowanceExceeded";
+
+/**
+ * What each silent-drop alarm says, and the minutes in a row it takes: any drop of a connection's packet by
+ * conntrack or by a connection-tracking or link-local allowance is one too many; bandwidth and packet-rate
+ * shaping (queued, then dropped) alarms when it lasts two minutes, which a short burst does not.
+ */
+export const SILENT_DROP_ALARMS: Readonly<Record<SilentDrop, { readonly suffix: string; readonly says: string; readonly minutes: number }>> = {
+    insertFailed: { suffix: "conntrack-insert-failed", says: "A proxy dropped new connections: no NAT port found, or a conntrack insert failed (conntrack insert_failed)", minutes: 1 },
+    drop: { suffix: "conntrack-drop", says: "A proxy's conntrack dropped packets (conntrack drop)", minutes: 1 },
+    earlyDrop: { suffix: "conntrack-early-drop", says: "A proxy's conntrack table was full and evicted connections for new ones (conntrack early_drop)", minutes: 1 },
+    bwInAllowanceExceeded: { suffix: "bw-in-allowance", says: "EC2 shaped a proxy's inbound bandwidth (ENA bw_in_allowance_exceeded): a larger instance type or more proxies", minutes: 2 },
+    bwOutAllowanceExceeded: { suffix: "bw-out-allowance", says: "EC2 shaped a proxy's outbound bandwidth (ENA bw_out_allowance_exceeded): a larger instance type or more proxies", minutes: 2 },
+    ppsAllowanceExceeded: { suffix: "pps-allowance", says: "EC2 shaped a proxy's packets per second (ENA pps_allowance_exceeded): a larger instance type or more proxies", minutes: 2 },
+    conntrackAllowanceExceeded: { suffix: "conntrack-allowance", says: "EC2's connection tracking for a proxy's security group was full and dropped packets (ENA conntrack_allowance_exceeded)", minutes: 1 },
+    linklocalAllowanceExceeded: { suffix: "linklocal-allowance", says: "A proxy went over the packet rate to link-local services (IMDS, DNS, NTP) and EC2 dropped packets (ENA linklocal_allowance_exceeded)", minutes: 1 },
+};
 
 /** The agent's permissions on the proxies' instance role, for the fleet tagged `fleet`. */
 export function agentPolicy(name: string, role: aws.iam.Role, partition: Partition, fleet: string, parent: pulumi.Resource): aws.iam.RolePolicy {
@@ -98,28 +128,42 @@ export function fleetMonitoring(name: string, args: FleetMonitoringArgs, parent:
         // Minimum over the group's proxies: one proxy whose probes all fail is enough.
         noHealthyDestination: alarm("no-healthy-destination", "A proxy reaches none of NLB-1's addresses and fails open",
             METRICS.healthyDestinations, "Minimum", "LessThanThreshold", 1, 2),
-        conntrackHigh: alarm("conntrack-high", "A proxy's conntrack table is over 80 % full",
-            METRICS.conntrackUsedPercent, "Maximum", "GreaterThanThreshold", 80, 2),
+        conntrackHigh: alarm("conntrack-high", `A proxy's conntrack table is over ${CONNTRACK_HIGH_PERCENT} % full`,
+            METRICS.conntrackUsedPercent, "Maximum", "GreaterThanThreshold", CONNTRACK_HIGH_PERCENT, 2),
         repairs: alarm("repairs", "A proxy found its forwarding rules or sysctls changed and repaired them",
             METRICS.repairs, "Sum", "GreaterThanThreshold", 0, 1),
         regionsOut: regionAlarms(name, args, parent),
+        // Deltas per minute summed over the proxies; a proxy on a non-ENA interface sends no allowance
+        // counters, which is missing data: not breaching.
+        silentDrops: Object.fromEntries(Object.entries(SILENT_DROP_ALARMS).map(([counter, { suffix, says, minutes }]) =>
+            [counter, alarm(suffix, says, METRICS[counter as SilentDrop], "Sum", "GreaterThanThreshold", 0, minutes)])) as Record<SilentDrop, aws.cloudwatch.MetricAlarm>,
     };
 
-    const widget = (title: string, metrics: Array<[string, string]>, y: number, x: number) => ({
+    const widget = (title: string, metrics: Array<[string, string]>, y: number, x: number, lines: Array<{ label: string; value: number }> = []) => ({
         type: "metric", x, y, width: 12, height: 6,
         properties: {
             // The dashboard API requires a region per metric widget; the stack's own (aws:region).
             title, view: "timeSeries", period: 60, region: aws.config.region,
             metrics: metrics.map(([metric, stat]) => [METRICS_NAMESPACE, metric, "AutoScalingGroupName", "@GROUP@", { stat }]),
+            ...(lines.length ? { annotations: { horizontal: lines } } : {}),
         },
     });
+    const target = (value: number | undefined) => (value === undefined ? [] : [{ label: "scaling target", value }]);
+    const allowances = (["bwInAllowanceExceeded", "bwOutAllowanceExceeded", "ppsAllowanceExceeded", "conntrackAllowanceExceeded",
+        "linklocalAllowanceExceeded"] as const).map(m => [METRICS[m], "Sum"] as [string, string]);
     const body = JSON.stringify({
         widgets: [
             widget("Healthy destinations (min over proxies) and fail open", [[METRICS.healthyDestinations, "Minimum"], [METRICS.failOpen, "Maximum"]], 0, 0),
-            widget("Conntrack: entries, limit, % used (max over proxies)", [[METRICS.conntrackCount, "Maximum"], [METRICS.conntrackMax, "Maximum"], [METRICS.conntrackUsedPercent, "Maximum"]], 0, 12),
-            widget("Conntrack insert_failed and drop (sum)", [[METRICS.insertFailed, "Sum"], [METRICS.drop, "Sum"]], 6, 0),
+            widget("Conntrack: entries, limit (max over proxies); % used (average, max)", [[METRICS.conntrackCount, "Maximum"], [METRICS.conntrackMax, "Maximum"],
+                [METRICS.conntrackUsedPercent, "Average"], [METRICS.conntrackUsedPercent, "Maximum"]], 0, 12,
+            [...target(args.scaling?.conntrackUsedPercent), { label: "alarm", value: CONNTRACK_HIGH_PERCENT }]),
+            widget("Silent drops in conntrack: insert_failed, drop, early_drop (sum)", [[METRICS.insertFailed, "Sum"], [METRICS.drop, "Sum"], [METRICS.earlyDrop, "Sum"]], 6, 0),
             widget("Repairs of the owned state (sum)", [[METRICS.repairs, "Sum"]], 6, 12),
-            ...regionWidgets(args.regions, 12),
+            ...regionWidgets(args.regions, 24),
+            widget("New connections per second per proxy (average, max)", [[METRICS.newConnectionsPerSecond, "Average"], [METRICS.newConnectionsPerSecond, "Maximum"]], 12, 0,
+                target(args.scaling?.newConnectionsPerSecond)),
+            widget("Proxies draining on scale-in (sum)", [[METRICS.draining, "Sum"]], 12, 12),
+            widget("EC2 allowances exceeded, ENA (sum; none from non-ENA interfaces)", allowances, 18, 0),
         ],
     });
     const dashboard = new aws.cloudwatch.Dashboard(`${name}-proxies`, {

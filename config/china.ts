@@ -1,8 +1,11 @@
 // Settings of the `china` stack: where the proxies forward to, how big the fleet is, and the edge.
 import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
 import { MAX_REGIONS, Region, RegionInput, requireRegionControls, requireRegions, requireSomeShare } from "../proxy/regions";
-import { CONNTRACK_MAX_LIMITS, ForwardingSettings, forwardingSettings } from "../proxy/spec";
+import { DEFAULT_NAT_PORT_RANGE, ScalingTargets, scalingTargets } from "../proxy/capacity";
+import { CONNTRACK_MAX_LIMITS, DRAIN_SECONDS_LIMITS, ForwardingSettings, forwardingSettings } from "../proxy/spec";
 import { EdgeCertificate } from "../components/CloudfrontEdge";
+import { CONNTRACK_HIGH_PERCENT } from "../components/fleetMonitoring";
+import { FleetScalingTargets } from "../components/fleetScaling";
 import { Partition, partitionOf, requireRegion } from "../core/partition";
 import { NLB_IDLE_TIMEOUT } from "./global";
 import {
@@ -37,6 +40,8 @@ export interface ChinaConfig {
     readonly minSize: number;
     readonly desiredSize: number;
     readonly maxSize: number;
+    /** Target tracking (proxyScaling); undefined: a fixed size. Targets left unset come from the capacity model (resolveScaling). */
+    readonly scaling?: ScalingOverrides;
     readonly listenerPorts: number[];
     /** NLB-2 TCP idle timeout; the proxies' conntrack established timeout follows it. */
     readonly idleTimeoutSeconds: number;
@@ -63,12 +68,19 @@ export interface GlobalStackEntry {
     readonly key: string;
 }
 
+/** The scaling targets a user set; the others are derived once the destinations are known. */
+export interface ScalingOverrides {
+    readonly newConnectionsPerSecond?: number;
+    readonly conntrackUsedPercent?: number;
+}
+
 export const CHINA_KEYS = [
     "role", "cnDomainName", "manageDnsRecords", "hostedZoneId", "globalStack", "globalStacks", "destinationIps", "vpcCidr", "availabilityZoneCount",
     "proxyRecordName", "proxyInstanceType", "proxyMinSize", "proxyDesiredSize", "proxyMaxSize", "proxyListenerPorts",
     "proxyIdleTimeoutSeconds", "proxyNatPorts", "proxyConntrackMax", "cloudfrontEnabled", "cloudfrontRecordName",
     "cloudfrontAcmCertificateArn", "cloudfrontIamCertificateId", "cloudfrontCertificateBody", "cloudfrontCertificateChain",
     "cloudfrontPrivateKey", "alarmTopicArn", "deletionProtection", "allowPrivateDestinations", "proxyAmiId",
+    "proxyScaling", "proxyScalingNewConnectionsTarget", "proxyScalingConntrackTarget", "proxyDrainSeconds",
 ] as const;
 
 /** Pulumi's three forms of a stack name (Pulumi docs, "Stacks"): `stack`, `org/stack` (this project), `org/project/stack`. */
@@ -108,6 +120,8 @@ export function parseChinaConfig(source: ConfigSource, region: string | undefine
         conntrackMax: source.get("proxyConntrackMax") === undefined ? undefined : optionalInteger(source, "proxyConntrackMax", 0, CONNTRACK_MAX_LIMITS.min, CONNTRACK_MAX_LIMITS.max),
         // A little longer than the NLB's idle timeout, so the proxy never drops a flow the NLB still holds.
         establishedTimeoutSeconds: idleTimeoutSeconds + 10,
+        drainSeconds: source.get("proxyDrainSeconds") === undefined ? undefined
+            : optionalInteger(source, "proxyDrainSeconds", 0, DRAIN_SECONDS_LIMITS.min, DRAIN_SECONDS_LIMITS.max),
     });
     const instanceType = requireInstanceType(qualified("proxyInstanceType"), optionalString(source, "proxyInstanceType") ?? "c6i.large", "c6i.large");
     const vpcCidr = requirePrivateCidr(qualified("vpcCidr"), optionalString(source, "vpcCidr") ?? "10.20.0.0/16", "10.20.0.0/16");
@@ -127,6 +141,7 @@ export function parseChinaConfig(source: ConfigSource, region: string | undefine
         minSize,
         desiredSize,
         maxSize,
+        scaling: parseScaling(source, minSize, maxSize),
         listenerPorts: requirePorts(qualified("proxyListenerPorts"), optionalList(source, "proxyListenerPorts") ?? [80, 443]),
         idleTimeoutSeconds,
         forwarding,
@@ -134,6 +149,59 @@ export function parseChinaConfig(source: ConfigSource, region: string | undefine
         alarmTopicArn: optionalTopicArn(source, checkedRegion),
         deletionProtection: optionalBoolean(source, "deletionProtection", true),
         allowPrivateDestinations: optionalBoolean(source, "allowPrivateDestinations", false),
+    };
+}
+
+/** proxyScaling and its target overrides; a fleet that cannot change size cannot scale. */
+function parseScaling(source: ConfigSource, minSize: number, maxSize: number): ScalingOverrides | undefined {
+    const overrides = {
+        newConnectionsPerSecond: optionalTarget(source, "proxyScalingNewConnectionsTarget", 1000000),
+        conntrackUsedPercent: optionalTarget(source, "proxyScalingConntrackTarget", CONNTRACK_HIGH_PERCENT - 1),
+    };
+    if (!optionalBoolean(source, "proxyScaling", true)) {
+        const set = (["proxyScalingNewConnectionsTarget", "proxyScalingConntrackTarget"] as const).find(k => source.get(k) !== undefined);
+        if (set !== undefined) {
+            throw new InvalidValueError(qualified(set), "is a target of the scaling policies, and proxyScaling is false: remove it, or set proxyScaling to true");
+        }
+        return undefined;
+    }
+    if (minSize === maxSize) {
+        throw new InvalidValueError(qualified("proxyMaxSize"), `equals proxyMinSize (${minSize}): with proxyScaling (on by default) the fleet needs room to scale; raise proxyMaxSize, or set proxyScaling to false for a fixed size`);
+    }
+    return overrides;
+}
+
+function optionalTarget(source: ConfigSource, key: string, max: number): number | undefined {
+    return source.get(key) === undefined ? undefined : optionalInteger(source, key, 1, 1, max);
+}
+
+/**
+ * The scaling policies' targets for this fleet: the capacity model's (scalingTargets, per proxy, with the
+ * spec's NAT range, conntrack size and TIME_WAIT; one port carrying the load, the cautious case), or the
+ * user's, which must stay below the limit they stand for. Checked with the destinations, before anything
+ * is declared.
+ */
+export function resolveScaling(overrides: ScalingOverrides, destinationCount: number, forwarding: ForwardingSettings): { targets: FleetScalingTargets; model: ScalingTargets } {
+    const model = scalingTargets({
+        destinations: destinationCount,
+        natPortRange: forwarding.natPorts ? forwarding.natPorts.to - forwarding.natPorts.from + 1 : DEFAULT_NAT_PORT_RANGE,
+        conntrackMax: forwarding.conntrackMax,
+        timeWaitSeconds: forwarding.timeWaitTimeoutSeconds,
+    });
+    const within = (key: string, value: number | undefined, limit: number, what: string, fallback: number) => {
+        if (value !== undefined && value >= limit) {
+            throw new InvalidValueError(qualified(key), `${value} is not below ${what} (${limit} for ${destinationCount} destination(s) with these proxy settings; npm run capacity prints it): the fleet would scale only once proxies drop connections; leave it unset for ${fallback}, or lower it`);
+        }
+        return value ?? fallback;
+    };
+    return {
+        model,
+        targets: {
+            newConnectionsPerSecond: within("proxyScalingNewConnectionsTarget", overrides.newConnectionsPerSecond,
+                model.newConnectionsPerSecond.limit, "the sustained new connections per second one proxy can NAT", model.newConnectionsPerSecond.target),
+            conntrackUsedPercent: within("proxyScalingConntrackTarget", overrides.conntrackUsedPercent,
+                model.conntrackUsedPercent.limit, "the conntrack fill at which a proxy's NAT ports or table run out", model.conntrackUsedPercent.target),
+        },
     };
 }
 

@@ -6,19 +6,21 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { median } from "../bench/stats";
-import { Agent, AGENT_IDENTITY, awsStandIn, Outage, outage, outageFigures, pause, recorded, startAgent as startAgentIn, StreamClient, until } from "./agentRun";
-import { inNs, isRoot } from "./exec";
-import { installedDestinations, isOurs, saveRules, sysctl } from "./netfilter";
+import { Agent, AGENT_IDENTITY, Outage, outage, outageFigures, startAgent as startAgentIn, StreamClient } from "./agentRun";
+import { awsStandIn, recorded } from "./awsStandIn";
+import { inNs } from "./exec";
+import { installedDestinations, isOurs, replySourceByClientPort, saveRules, sysctl } from "./netfilter";
 import { HOLD_PORT, LISTENER_PORTS } from "./constants";
 import { createLab, Lab } from "./lab";
-import { missingPrerequisites } from "./prerequisites";
+import { pause, until } from "./poll";
+import { requireLabHost } from "./prerequisites";
 import { METRICS, METRICS_NAMESPACE, REGION_DIMENSION, REGION_METRICS } from "../proxy/agent";
+import { ENA_ALLOWANCE_COUNTERS } from "../proxy/fleetSignals";
 import { DEFAULT_REGION_NAME } from "../proxy/regions";
 import { Rule, rulesOf, withoutCounters } from "../proxy/iptablesSave";
 import { DEFAULT_TIME_WAIT_TIMEOUT_SECONDS } from "../proxy/spec";
 
-const CI = process.env.CI === "true";
-const HOW_TO_RUN = "The agent lab needs root (network namespaces, netfilter): sudo npm run test:lab";
+const HOW_TO_RUN = "the agent lab needs root (network namespaces, netfilter): sudo env PATH=\"$PATH\" npm run test:lab";
 const PORTS = [...LISTENER_PORTS, HOLD_PORT];
 const { group: GROUP, instance: INSTANCE, region: REGION } = AGENT_IDENTITY;
 
@@ -36,6 +38,26 @@ const owned = (ns: string) => saveRules(ns).flatMap(t => [`*${t.name}`,
 /** The whole dump as comparable lines. */
 const dump = (ns: string) => withoutCounters(saveRules(ns));
 
+/**
+ * A stand-in `ethtool` on PATH: `-S DEVICE` prints the ENA allowance counters from FILE (one "name value" a line)
+ * for that device as an ENA driver does, and what a veth prints for any other device.
+ */
+function ethtoolStandIn(dir: string, device: string, file: string): string {
+    const bin = path.join(dir, "ethtool-bin");
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, "ethtool"), `#!/bin/bash
+[ "$1" = -S ] || exit 1
+echo "NIC statistics:"
+if [ "$2" = ${device} ]; then
+  echo "     tx_timeout: 0"
+  while read -r name value; do printf '     %s: %s\\n' "$name" "$value"; done <${file}
+  echo "     conntrack_allowance_available: 136812"
+else
+  echo "     peer_ifindex: 2"
+fi
+`, { mode: 0o755 });
+    return bin;
+}
 
 describe("proxy agent lab (network namespaces, root)", function () {
     let lab: Lab | undefined;
@@ -43,6 +65,11 @@ describe("proxy agent lab (network namespaces, root)", function () {
     let script = "";
     let agentText = "";
     let awsBin = "";
+    let ethtoolBin = "";
+    let enaFile = "";
+    /** The stand-in ENA driver's counters: each allowance counter at base, base + 1, ... in ENA_ALLOWANCE_COUNTERS order. */
+    const writeEna = (base: number) => fs.writeFileSync(enaFile,
+        Object.keys(ENA_ALLOWANCE_COUNTERS).map((name, i) => `${name} ${base + i}\n`).join(""));
     const L = () => {
         if (!lab) throw new Error("lab not up");
         return lab;
@@ -64,18 +91,15 @@ describe("proxy agent lab (network namespaces, root)", function () {
     const startAgent = (ns: string, name: string, env: NodeJS.ProcessEnv = {}): Agent => startAgentIn(ns, agentText, L().state.dir, name, awsBin, env);
 
     before(function () {
-        if (!isRoot()) {
-            if (CI) throw new Error(`CI=true and not root: ${HOW_TO_RUN}`);
-            console.log(`\n  ${HOW_TO_RUN}\n  (skipping the agent lab; in CI, CI=true makes this a failure)\n`);
-            this.skip();
-        }
-        const missing = missingPrerequisites();
-        if (missing.length) {
-            if (CI) throw new Error(`the lab needs: ${missing.join("; ")}`);
-            this.skip();
-        }
+        requireLabHost(this, "agent lab", HOW_TO_RUN);
         lab = createLab({ proxies: 1 });
         awsBin = awsStandIn(lab.state.dir);
+        // The agent asks IMDS whether Auto Scaling terminates the instance: answered inside the namespace.
+        lab.startImds(lab.state.proxies[0].ns, { "instance-id": INSTANCE, "placement/region": REGION,
+            "tags/instance/aws:autoscaling:groupName": GROUP, "autoscaling/target-lifecycle-state": "InService" });
+        enaFile = path.join(lab.state.dir, "ena-counters");
+        writeEna(0);
+        ethtoolBin = ethtoolStandIn(lab.state.dir, lab.state.proxies[0].outInterface, enaFile);
         script = lab.renderScript(dests(), [], PORTS);
         agentText = lab.renderScript(dests(), [], PORTS, "agent");
         lab.startHoldServer();
@@ -91,7 +115,7 @@ describe("proxy agent lab (network namespaces, root)", function () {
         const ns = p0().ns;
         assert.equal(owned(ns).filter(l => l.startsWith("-A")).length, 0, "nothing of ours before");
         const t0 = Date.now();
-        agent = startAgent(ns, "agent-p0");
+        agent = startAgent(ns, "agent-p0", { PATH: `${awsBin}:${ethtoolBin}:${process.env.PATH}` });
         const ms = until("the agent installs the rules", () => installed().length === 3, 5000);
         // Exactly what the forwarding script installs on a fresh namespace.
         const reference = L().addNamespace("reference");
@@ -108,7 +132,7 @@ describe("proxy agent lab (network namespaces, root)", function () {
         const stream = new StreamClient(L().state.ns.client, p0().inAddress, 80, 60, HOLD_PORT, 220);
         const held = await stream.ready();
         assert.ok(held.held >= 200, `held ${held.held}`);
-        const holders = heldDestinations(ns, held.ports);
+        const holders = replySourceByClientPort(ns, HOLD_PORT);
         const events: Outage[] = [];
         let result: { attempts: number; failures: number[]; closed: number[] };
         try {
@@ -118,8 +142,11 @@ describe("proxy agent lab (network namespaces, root)", function () {
                 events.push(await outage(dead, on => block(dead, on), () => !installed().includes(dead), () => installed().includes(dead), 2000));
                 await pause(2000);
             }
+            // The ENA counters move while the stream runs: 10 more of each, reported as deltas.
+            writeEna(10);
+            await pause(4000);
         } finally {
-            result = await stream.stop();
+            result = await stream.finish();
         }
         const { gone: ejects, back: readmits, failedBefore: perEvent, failedAfter: afterEjection, failedReadmitting: duringReadmit } =
             outageFigures(events, result.failures);
@@ -237,8 +264,16 @@ describe("proxy agent lab (network namespaces, root)", function () {
         assert.ok(values[METRICS.repairs].reduce((s, v) => s + v, 0) >= 7, `repairs ${values[METRICS.repairs]}`);
         assert.ok(values[METRICS.conntrackCount].some(v => v > 200));
         assert.ok(values[METRICS.conntrackMax].every(v => v === 262144));
+        // The scaling signal: the stream opened 60 connections a second for a while.
+        const rates = values[METRICS.newConnectionsPerSecond];
+        assert.ok(rates.some(v => v >= 40 && v <= 80), `new connections/s ${rates}`);
+        assert.ok(values[METRICS.draining].every(v => v === 0));
+        // Each ENA allowance counter went up by 10 during the stream: exactly 10 summed over the deltas sent.
+        const sum = (m: string) => values[m].reduce((a, v) => a + v, 0);
+        for (const metric of Object.values(ENA_ALLOWANCE_COUNTERS)) assert.equal(sum(metric), 10, metric);
         report(`metrics: ${fleetCalls.length} put-metric-data calls recorded (and as many per region); healthy destinations seen ${[...new Set(values[METRICS.healthyDestinations])].join("/")}; ` +
-            `repairs sent ${values[METRICS.repairs].reduce((s, v) => s + v, 0)}; conntrack count up to ${Math.max(...values[METRICS.conntrackCount])}`);
+            `repairs sent ${values[METRICS.repairs].reduce((s, v) => s + v, 0)}; conntrack count up to ${Math.max(...values[METRICS.conntrackCount])}; ` +
+            `NewConnectionsPerSecond up to ${Math.max(...rates)} under the 60/s stream; ENA allowance deltas summed ${sum(METRICS.bwInAllowanceExceeded)} per counter (stand-in ethtool, +10 each)`);
     });
 
     it("fails open when no probe gets through (as with a full conntrack table), says so, and does not report itself unhealthy", async function () {
@@ -338,14 +373,3 @@ describe("proxy agent lab (network namespaces, root)", function () {
         report(`truncation at every line boundary: ${summary.join("; ")}; iptables-save and sysctls unchanged (prefixes of 0 and 1 line are empty or the shebang: bash exits 0 having run nothing)`);
     });
 });
-
-/** For each held connection's client port, the destination the proxy sent it to (from its conntrack). */
-function heldDestinations(ns: string, ports: number[]): Map<number, string> {
-    const wanted = new Set(ports);
-    const map = new Map<number, string>();
-    for (const line of inNs(ns, "conntrack", ["-L", "-p", "tcp", "--dport", String(HOLD_PORT)], { allowFailure: true }).stdout.split("\n")) {
-        const m = /sport=(\d+) dport=\d+ .*?src=(\S+) dst=\S+ sport=\d+ dport=\d+/.exec(line);
-        if (m && wanted.has(Number(m[1]))) map.set(Number(m[1]), m[2]);
-    }
-    return map;
-}

@@ -1,30 +1,14 @@
 // Running the rendered agent in the lab, shared by the agent lab and the regions lab: the agent as a background
-// process with a stand-in `aws` that records each call, polling until something holds, and the steady stream of
-// new connections (lab/tools/stream.ts) with held ones.
-import { ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+// process with the stand-in `aws` (lab/awsStandIn.ts), outages and their figures, and the steady stream of new
+// connections (lab/tools/stream.ts) with held ones.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { REPO_ROOT } from "./constants";
-import { toolEnv } from "./drivers";
-import { sleep, startInNs } from "./exec";
+import { LineTool, streamToolArgv } from "./drivers";
+import { startInNs } from "./exec";
+import { pause, until } from "./poll";
 
-const STREAM_TOOL = path.join(__dirname, "tools", "stream.ts");
 /** What the agents of the lab report as their Auto Scaling group, instance and region. */
 export const AGENT_IDENTITY = { group: "crp-lab-asg", instance: "i-0123456789abcdef0", region: "cn-northwest-1" } as const;
-
-/** Polls until `done` holds; returns the milliseconds it took, or throws after timeoutMs. */
-export function until(what: string, done: () => boolean, timeoutMs = 10_000): number {
-    const t0 = Date.now();
-    while (!done()) {
-        if (Date.now() - t0 > timeoutMs) throw new Error(`${what}: not after ${timeoutMs / 1000} s`);
-        sleep(25);
-    }
-    return Date.now() - t0;
-}
-
-export function pause(ms: number): Promise<void> {
-    return new Promise(resolve => setTimeout(resolve, ms));
-}
 
 /** One outage and its end, times in ms since the epoch. */
 export interface Outage { readonly dark: number; readonly gone: number; readonly restored: number; readonly back: number }
@@ -63,18 +47,6 @@ export function outageFigures(events: readonly Outage[], failures: readonly numb
     };
 }
 
-/** A stand-in `aws` on PATH that records each call (arguments joined by \x1f) instead of sending it; returns its folder. */
-export function awsStandIn(dir: string): string {
-    const bin = path.join(dir, "aws-bin");
-    fs.mkdirSync(bin, { recursive: true });
-    fs.writeFileSync(path.join(bin, "aws"), "#!/bin/bash\n{ printf '%s\\x1f' \"$@\"; printf '\\n'; } >>\"$CRP_AWS_RECORD\"\n", { mode: 0o755 });
-    return bin;
-}
-
-/** The calls the stand-in `aws` recorded, each as its argument vector. */
-export const recorded = (file: string) => fs.existsSync(file)
-    ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map(l => l.split("\x1f").filter(a => a !== "")) : [];
-
 export interface Agent { pid: number; log: string; record: string; state: string }
 
 /** Writes the agent's text to DIR/NAME.sh and runs it in a namespace with the stand-in `aws` and a state folder of its own. */
@@ -90,41 +62,17 @@ export function startAgent(ns: string, text: string, dir: string, name: string, 
     return { pid, ...a };
 }
 
-/** lab/tools/stream.ts in a namespace, driven over stdin. */
-export class StreamClient {
-    private readonly child: ChildProcessWithoutNullStreams;
-    private readonly lines: string[] = [];
-    private waiter?: () => void;
-
+/** lab/tools/stream.ts in a namespace: its first line reports the held connections, `stop` its results. */
+export class StreamClient extends LineTool {
     constructor(ns: string, host: string, port: number, rate: number, holdPort: number, hold: number) {
-        this.child = spawn("ip", ["netns", "exec", ns, process.execPath, "-r", require.resolve("ts-node/register/transpile-only"), STREAM_TOOL,
-            "--host", host, "--port", String(port), "--rate", String(rate), "--hold-port", String(holdPort), "--hold", String(hold)],
-        { cwd: REPO_ROOT, env: toolEnv(), stdio: ["pipe", "pipe", "pipe"] });
-        let buffer = "";
-        this.child.stdout.setEncoding("utf8");
-        this.child.stdout.on("data", (chunk: string) => {
-            buffer += chunk;
-            let i: number;
-            while ((i = buffer.indexOf("\n")) >= 0) {
-                this.lines.push(buffer.slice(0, i));
-                buffer = buffer.slice(i + 1);
-                this.waiter?.();
-            }
-        });
-        this.child.stderr.on("data", (d: Buffer) => process.stderr.write(`stream: ${d}`));
-    }
-
-    private async next<T>(): Promise<T> {
-        while (this.lines.length === 0) await new Promise<void>(resolve => { this.waiter = resolve; });
-        return JSON.parse(this.lines.shift() ?? "") as T;
+        super(ns, streamToolArgv(host, port, rate, holdPort, hold));
     }
 
     ready(): Promise<{ held: number; ports: number[] }> {
         return this.next();
     }
 
-    stop(): Promise<{ attempts: number; failures: number[]; closed: number[] }> {
-        this.child.stdin.write("stop\n");
-        return this.next();
+    finish(): Promise<{ attempts: number; failures: number[]; closed: number[] }> {
+        return this.send("stop");
     }
 }

@@ -34,6 +34,10 @@ export const EDGE_NLB2_ADDRESS = "198.18.0.1";
 export const LISTENER_PORTS = [80, 443];
 /** A lab-only port where the tests' connection holder listens on the ALB side (NLB-1 forwards all TCP). */
 export const HOLD_PORT = 7000;
+/** A lab-only port where the drain test's echo server listens on the ALB side. */
+export const ECHO_PORT = 7001;
+/** The instance metadata service's address; the lab serves it only inside a proxy's own namespace. */
+export const IMDS_ADDRESS = "169.254.169.254";
 export const NAME_PREFIX = "crp-";
 /** Where httpbin (gunicorn) listens inside the ALB stand-in's namespace. */
 export const HTTPBIN_PORT = 8000;

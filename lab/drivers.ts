@@ -28,38 +28,61 @@ export function burst(nsName: string, host: string, port: number, count: number,
     return JSON.parse(out) as BurstResult;
 }
 
-/** A connection-holding client in a namespace, driven line by line (see lab/tools/tcp.ts `hold`). */
-export class HoldClient {
-    private readonly child: ChildProcessWithoutNullStreams;
-    private buffer = "";
-    private waiters: Array<(line: string) => void> = [];
+const STREAM_TOOL = path.join(__dirname, "tools", "stream.ts");
 
-    constructor(nsName: string, host: string, port: number, timeoutMs: number) {
-        const argv = tcpToolArgv("hold", ["--host", host, "--port", String(port), "--timeout-ms", String(timeoutMs)]);
+/** argv of the agent tests' steady stream of new connections (lab/tools/stream.ts), for running inside a namespace. */
+export function streamToolArgv(host: string, port: number, rate: number, holdPort: number, hold: number): string[] {
+    return [process.execPath, "-r", require.resolve("ts-node/register/transpile-only"), STREAM_TOOL,
+        "--host", host, "--port", String(port), "--rate", String(rate), "--hold-port", String(holdPort), "--hold", String(hold)];
+}
+
+/**
+ * A lab tool running in a namespace, driven over stdin: each line it prints is one JSON value, read in order
+ * (lines it prints unasked, such as a first report, wait for the next read).
+ */
+export class LineTool {
+    private readonly child: ChildProcessWithoutNullStreams;
+    private readonly lines: string[] = [];
+    private waiter?: () => void;
+
+    constructor(nsName: string, argv: readonly string[]) {
         this.child = spawn("ip", ["netns", "exec", nsName, ...argv], { cwd: REPO_ROOT, env: toolEnv(), stdio: ["pipe", "pipe", "pipe"] });
+        let buffer = "";
         this.child.stdout.setEncoding("utf8");
         this.child.stdout.on("data", (chunk: string) => {
-            this.buffer += chunk;
+            buffer += chunk;
             let i: number;
-            while ((i = this.buffer.indexOf("\n")) >= 0) {
-                const line = this.buffer.slice(0, i);
-                this.buffer = this.buffer.slice(i + 1);
-                this.waiters.shift()?.(line);
+            while ((i = buffer.indexOf("\n")) >= 0) {
+                this.lines.push(buffer.slice(0, i));
+                buffer = buffer.slice(i + 1);
+                this.waiter?.();
             }
         });
-        this.child.stderr.on("data", (d: Buffer) => process.stderr.write(`hold client: ${d}`));
+        this.child.stderr.on("data", (d: Buffer) => process.stderr.write(`${path.basename(argv[3] ?? argv[0])}: ${d}`));
     }
 
+    /** The next line the tool prints, parsed. */
+    async next<T>(): Promise<T> {
+        while (this.lines.length === 0) await new Promise<void>(resolve => { this.waiter = resolve; });
+        return JSON.parse(this.lines.shift() ?? "") as T;
+    }
+
+    /** Sends one command and reads the line it answers with. */
     send<T>(command: string): Promise<T> {
-        return new Promise<T>(resolve => {
-            this.waiters.push(line => resolve(JSON.parse(line) as T));
-            this.child.stdin.write(`${command}\n`);
-        });
+        this.child.stdin.write(`${command}\n`);
+        return this.next<T>();
     }
 
     stop(): void {
         try { this.child.stdin.end("exit\n"); } catch { /* gone */ }
         setTimeout(() => { try { this.child.kill("SIGKILL"); } catch { /* gone */ } }, 2000).unref();
+    }
+}
+
+/** A connection-holding client in a namespace, driven line by line (see lab/tools/tcp.ts `hold`). */
+export class HoldClient extends LineTool {
+    constructor(nsName: string, host: string, port: number, timeoutMs: number) {
+        super(nsName, tcpToolArgv("hold", ["--host", host, "--port", String(port), "--timeout-ms", String(timeoutMs)]));
     }
 }
 

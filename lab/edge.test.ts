@@ -8,17 +8,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { DeclaredResource } from "../offline/mocks";
 import { copyOf } from "./declared";
-import { isRoot, sleep } from "./exec";
+import { sleep } from "./exec";
 import { conntrackEntries, dnatCounters } from "./netfilter";
 import { NLB2_CHAIN } from "./standins";
 import { CLIENT_ADDRESS, CN_DOMAIN, EDGE_ADDRESS, USER_HOST, VIP } from "./constants";
 import { hostDifferences, HostSnapshot, hostSnapshot } from "./host";
 import { createLab, Lab } from "./lab";
-import { missingPrerequisites } from "./prerequisites";
+import { requireLabHost } from "./prerequisites";
 import { edgeModel } from "./edge";
 
-const CI = process.env.CI === "true";
-const HOW_TO_RUN = "The edge lab needs root (network namespaces, netfilter): sudo npm run test:lab";
 
 /** The HTTPS listener of the declared ALB, found by type and link (never by name). */
 function httpsListener(resources: readonly DeclaredResource[]): DeclaredResource {
@@ -60,17 +58,7 @@ describe("edge lab: from the viewer through the CloudFront stand-in (network nam
     const edgeErrors = () => fs.readFileSync(path.join(L().state.dir, "edge-nginx-error.log"), "utf8");
 
     before(function () {
-        if (!isRoot()) {
-            if (CI) throw new Error(`CI=true and not root: ${HOW_TO_RUN}`);
-            console.log(`\n  ${HOW_TO_RUN}\n  (skipping; in CI, CI=true makes this a failure)\n`);
-            this.skip();
-        }
-        const missing = missingPrerequisites();
-        if (missing.length) {
-            if (CI) throw new Error(`the lab needs: ${missing.join("; ")}`);
-            console.log(`\n  the lab needs: ${missing.join("; ")}\n  (skipping)\n`);
-            this.skip();
-        }
+        requireLabHost(this, "edge lab", "the edge lab needs root (network namespaces, netfilter): sudo env PATH=\"$PATH\" npm run test:lab");
         hostBefore = hostSnapshot();
         lab = createLab({ proxies: 2 });
         lab.applyToAllProxies(lab.state.publicAddresses.slice(0, 3));

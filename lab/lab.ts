@@ -8,8 +8,8 @@ import { DeclaredResource } from "../offline/mocks";
 import { renderAlbNginxConf } from "./albNginx";
 import { AlbModel, albModel } from "./albStandIn";
 import {
-    CLIENT_ADDRESS, DOMAIN, EDGE_ADDRESS, EDGE_NLB2_ADDRESS, HOLD_PORT, HTTPBIN_PORT, link, LISTENER_PORTS, NAME_PREFIX, PUBLIC_ADDRESSES,
-    SECOND_REGION_ADDRESSES, VIP,
+    CLIENT_ADDRESS, DOMAIN, EDGE_ADDRESS, EDGE_NLB2_ADDRESS, HOLD_PORT, HTTPBIN_PORT, IMDS_ADDRESS, link, LISTENER_PORTS, NAME_PREFIX,
+    PUBLIC_ADDRESSES, SECOND_REGION_ADDRESSES, VIP,
 } from "./constants";
 import { declaredStacks, DeclaredStacks } from "./declared";
 import { renderCli, tcpToolArgv, toolEnv } from "./drivers";
@@ -20,6 +20,8 @@ import { pythonEnv } from "./prerequisites";
 import { NLB1_CHAIN, renderNlb1Rules, renderNlb2Rules } from "./standins";
 import { registerActive, teardown, unregisterActive } from "./teardown";
 import { issueLeaf, makeCa } from "./tls";
+
+const IMDS_TOOL = path.join(__dirname, "tools", "imds.ts");
 
 export interface ProxyInfo {
     readonly index: number;
@@ -355,12 +357,35 @@ export class Lab {
 
     /** Starts the connection holder on the ALB side (all ALB nodes, HOLD_PORT) unless it runs already. */
     startHoldServer(): void {
-        if (this.state.pids.holder) return;
-        const logFile = path.join(this.state.dir, "holder.log");
-        const [cmd, ...args] = tcpToolArgv("serve-hold", ["--port", String(HOLD_PORT)]);
-        this.state.pids.holder = startInNs(this.state.ns.alb, cmd, args, logFile, toolEnv());
-        this.waitFor("connection holder", () => fs.existsSync(logFile) && fs.readFileSync(logFile, "utf8").includes("ready"));
+        this.startAlbSideServer("serve-hold", HOLD_PORT);
+    }
+
+    /** Starts a server of the lab's TCP tool (serve-echo, serve-hold) on the ALB side, on every ALB node, at PORT. */
+    startAlbSideServer(mode: "serve-echo" | "serve-hold", port: number): void {
+        const key = `${mode}-${port}`;
+        if (this.state.pids[key]) return;
+        const logFile = path.join(this.state.dir, `${key}.log`);
+        const [cmd, ...args] = tcpToolArgv(mode, ["--port", String(port)]);
+        this.state.pids[key] = startInNs(this.state.ns.alb, cmd, args, logFile, toolEnv());
+        this.waitFor(key, () => fs.existsSync(logFile) && fs.readFileSync(logFile, "utf8").includes("ready"));
         this.persist();
+    }
+
+    /**
+     * An instance metadata service for a namespace (lab/tools/imds.ts) at 169.254.169.254, an address of
+     * that namespace's loopback, so that the agent's IMDSv2 calls stay inside it. Returns the file of
+     * its values (metadata path -> value), read at every request: rewrite it to change an answer.
+     */
+    startImds(ns: string, values: Record<string, string>): string {
+        const file = path.join(this.state.dir, `imds-${ns}.json`);
+        fs.writeFileSync(file, JSON.stringify(values));
+        inNs(ns, "ip", ["addr", "add", `${IMDS_ADDRESS}/32`, "dev", "lo"]);
+        const logFile = path.join(this.state.dir, `imds-${ns}.log`);
+        this.state.pids[`imds-${ns}`] = startInNs(ns, process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"),
+            IMDS_TOOL, "--address", IMDS_ADDRESS, "--values", file], logFile, toolEnv());
+        this.waitFor(`IMDS in ${ns}`, () => fs.existsSync(logFile) && fs.readFileSync(logFile, "utf8").includes("ready"));
+        this.persist();
+        return file;
     }
 
     /** Removes everything of this run: processes in its namespaces, the namespaces, its directory. */

@@ -53,6 +53,8 @@ export interface ConntrackEntry {
     readonly state: string;
     readonly origSrc: string;
     readonly origDst: string;
+    /** The client's port. */
+    readonly origSport: number;
     readonly origDport: number;
     readonly replySrc: string;
     readonly replyDst: string;
@@ -66,13 +68,25 @@ export function conntrackEntries(ns: string, dport?: number): ConntrackEntry[] {
     const out = inNs(ns, "conntrack", args, { allowFailure: true }).stdout;
     const entries: ConntrackEntry[] = [];
     for (const line of out.split("\n")) {
-        const m = /^tcp\s+\d+\s+\d+\s+(\S+)\s+src=(\S+) dst=(\S+) sport=\d+ dport=(\d+)\s+(?:\[\w+\]\s+)?src=(\S+) dst=(\S+) sport=\d+ dport=(\d+)/.exec(line);
+        const m = /^tcp\s+\d+\s+\d+\s+(\S+)\s+src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+)\s+(?:\[\w+\]\s+)?src=(\S+) dst=(\S+) sport=\d+ dport=(\d+)/.exec(line);
         if (m) {
-            entries.push({ state: m[1], origSrc: m[2], origDst: m[3], origDport: Number(m[4]),
-                replySrc: m[5], replyDst: m[6], replyDport: Number(m[7]) });
+            entries.push({ state: m[1], origSrc: m[2], origDst: m[3], origSport: Number(m[4]), origDport: Number(m[5]),
+                replySrc: m[6], replyDst: m[7], replyDport: Number(m[8]) });
         }
     }
     return entries;
+}
+
+/** For each client port of connections to DPORT, where NS sent it (the reply's source: a DNAT's destination). */
+export function replySourceByClientPort(ns: string, dport: number): Map<number, string> {
+    return new Map(conntrackEntries(ns, dport).map(e => [e.origSport, e.replySrc]));
+}
+
+/** New connections a proxy has proxied since its nat chains were last written (the CONNMARK rule's packets). */
+export function proxiedConnections(ns: string): number {
+    const rule = rulesOf(parseIptablesSave(inNs(ns, "iptables-save", ["-c", "-t", "nat"]).stdout), "nat", CHAINS.connect)
+        .find(r => r.jump === "CONNMARK");
+    return rule?.counters?.packets ?? 0;
 }
 
 /** A sysctl's value inside a namespace. */

@@ -11,7 +11,9 @@ import { weightedCascade } from "../proxy/cascade";
 import { CHAINS } from "../proxy/rules";
 import { regionPercents, rotation } from "../proxy/regions";
 import { forwardingSpec } from "../proxy/spec";
-import { Agent, awsStandIn, Outage, outage, outageFigures, pause, recorded, startAgent, StreamClient, until } from "./agentRun";
+import { Agent, Outage, outage, outageFigures, startAgent, StreamClient } from "./agentRun";
+import { awsStandIn, recorded } from "./awsStandIn";
+import { pause, until } from "./poll";
 import { HOLD_PORT, LISTENER_PORTS, VIP } from "./constants";
 import { burst } from "./drivers";
 import { inNs } from "./exec";
@@ -148,7 +150,7 @@ describe("regions lab: two global regions behind the proxies (network namespaces
                 await pause(2500);
             }
         } finally {
-            result = await stream.stop();
+            result = await stream.finish();
         }
         const { gone: moves, back: readmits, failedBefore: beforeMove, failedAfter: afterMove, failedReadmitting: readmitting } =
             outageFigures(events, result.failures);

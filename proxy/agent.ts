@@ -4,7 +4,9 @@
 // recomputed over them (a region with none left gives its share to the others), and verifies and repairs the
 // whole owned state (chains, jumps, sysctls) with the forwarding script's own functions (proxy/state.ts). It
 // sends its figures to CloudWatch and, when it cannot install its rules at all, asks its Auto Scaling group to
-// replace the instance.
+// replace the instance. When Auto Scaling terminates the instance, it drains it (proxy/drain.ts).
+import { renderDrain } from "./drain";
+import { ENA_ALLOWANCE_COUNTERS, renderFleetSignals } from "./fleetSignals";
 import { incompleteFileGuard } from "./script";
 import { ForwardingSpec } from "./spec";
 import { renderOwnedState } from "./state";
@@ -35,6 +37,16 @@ export const METRICS = {
     insertFailed: "ConntrackInsertFailed",
     drop: "ConntrackDrop",
     repairs: "Repairs",
+    earlyDrop: "ConntrackEarlyDrop",
+    /** The scaling signal; not sent while the proxy drains (it takes no new connections then). */
+    newConnectionsPerSecond: "NewConnectionsPerSecond",
+    /** 1 while Auto Scaling terminates the proxy and it drains its held connections. */
+    draining: "Draining",
+    bwInAllowanceExceeded: ENA_ALLOWANCE_COUNTERS.bw_in_allowance_exceeded,
+    bwOutAllowanceExceeded: ENA_ALLOWANCE_COUNTERS.bw_out_allowance_exceeded,
+    ppsAllowanceExceeded: ENA_ALLOWANCE_COUNTERS.pps_allowance_exceeded,
+    conntrackAllowanceExceeded: ENA_ALLOWANCE_COUNTERS.conntrack_allowance_exceeded,
+    linklocalAllowanceExceeded: ENA_ALLOWANCE_COUNTERS.linklocal_allowance_exceeded,
 } as const;
 /** The metrics the agent sends per region, each with the dimensions AutoScalingGroupName and REGION_DIMENSION. */
 export const REGION_METRICS = {
@@ -47,10 +59,6 @@ export const REGION_METRICS = {
 export const REGION_DIMENSION = "GlobalStack";
 
 export function renderHealthAgent(spec: ForwardingSpec): string {
-    // Region names are stack names (letters, digits, '-', '_', '.', '/'): nothing to escape in JSON.
-    const metric = (name: string, value: string, unit: string, region = "") =>
-        `{\\"MetricName\\":\\"${name}\\",\\"Value\\":${value},\\"Unit\\":\\"${unit}\\",\\"Dimensions\\":[{\\"Name\\":\\"AutoScalingGroupName\\",\\"Value\\":\\"$group\\"}${
-            region && `,{\\"Name\\":\\"${REGION_DIMENSION}\\",\\"Value\\":\\"${region}\\"}`}]}`;
     return `#!/bin/bash
 ${incompleteFileGuard("cross-region-proxy-agent")}
 # cross-region-proxy agent, rendered by proxy/agent.ts: do not edit, render again.
@@ -63,7 +71,8 @@ ${incompleteFileGuard("cross-region-proxy-agent")}
 # the others. With no region with a weight answering it keeps the configured split over all (fail open, as an NLB
 # and Global Accelerator do). Then it converges the whole owned state, as the forwarding script does, to that
 # rotation: any drift is repaired and logged. Its state and the lock it shares with the script are in
-# CROSS_REGION_PROXY_STATE.
+# CROSS_REGION_PROXY_STATE. When Auto Scaling terminates the instance, it keeps forwarding until the proxied
+# connections have ended (at most ${spec.drainSeconds} s), then lets it go.
 set -uo pipefail
 
 ${renderOwnedState(spec)}
@@ -147,53 +156,119 @@ aws_cli() {
   aws --region "$region" "$@"
 }
 
-# counters: conntrack's insert_failed and drop, summed over CPUs.
-counters() {
-  conntrack -S 2>/dev/null | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "insert_failed") f += kv[2]; if (kv[1] == "drop") d += kv[2] } } END { print f + 0, d + 0 }'
-}
-
-# send_metrics: this minute's figures to CloudWatch, dimensioned by the Auto Scaling group (from the
-# instance's tags); in the background, so that a slow API call never delays a probe.
-send_metrics() {
-  # The group's tag on the instance, through IMDS (instanceMetadataTags), else Auto Scaling's own answer.
+# own_group: sets group to this instance's Auto Scaling group: its tag on the instance, through IMDS
+# (instanceMetadataTags), else Auto Scaling's own answer. Fails when there is none.
+own_group() {
   group=\${group:-\${CROSS_REGION_PROXY_GROUP:-$(imds tags/instance/aws:autoscaling:groupName ||
     aws_cli autoscaling describe-auto-scaling-instances --instance-ids "$(imds instance-id)" --query 'AutoScalingInstances[0].AutoScalingGroupName' --output text)}}
-  [[ $group =~ ^[A-Za-z0-9._-]+$ ]] || { log "no Auto Scaling group name from the instance tags: no metrics"; group=; return 0; }
-  local count max insert_failed drop used data
-  count=$(cat /proc/sys/net/netfilter/nf_conntrack_count)
-  max=$(cat /proc/sys/net/netfilter/nf_conntrack_max)
-  read -r insert_failed drop < <(counters)
-  used=$((100 * count / max))
-  data="[${[
-        metric(METRICS.healthyDestinations, "$answering", "Count"),
-        metric(METRICS.failOpen, "$fail_open", "Count"),
-        metric(METRICS.conntrackCount, "$count", "Count"),
-        metric(METRICS.conntrackMax, "$max", "Count"),
-        metric(METRICS.conntrackUsedPercent, "$used", "Percent"),
-        metric(METRICS.insertFailed, "$((insert_failed - sent_insert_failed))", "Count"),
-        metric(METRICS.drop, "$((drop - sent_drop))", "Count"),
-        metric(METRICS.repairs, "$((repairs - sent_repairs))", "Count"),
-    ].join(",")}]"
-  sent_insert_failed=$insert_failed sent_drop=$drop sent_repairs=$repairs
-  aws_cli cloudwatch put-metric-data --namespace ${METRICS_NAMESPACE} --metric-data "$data" >/dev/null &
-  # Per region, in a call of their own: ${spec.regions.length * Object.keys(REGION_METRICS).length} values, whatever the fleet-wide call carries.
-  local r regions=""
+  [[ $group =~ ^[A-Za-z0-9._-]+$ ]] || { group=; return 1; }
+}
+
+# own_instance: sets instance to this instance's id (IMDS). Fails when there is none.
+own_instance() {
+  instance=\${instance:-\${CROSS_REGION_PROXY_INSTANCE_ID:-$(imds instance-id)}}
+  [[ $instance =~ ^i-[0-9a-f]+$ ]] || { instance=; return 1; }
+}
+
+${renderFleetSignals()}
+# metric NAME VALUE UNIT [REGION]: appends one datum, dimensioned by the Auto Scaling group (and the region), to
+# data (JSON). Region names are stack names (letters, digits, '-', '_', '.', '/'): nothing to escape.
+metric() {
+  local dimensions="{\\"Name\\":\\"AutoScalingGroupName\\",\\"Value\\":\\"$group\\"}"
+  [ -z "\${4:-}" ] || dimensions+=",{\\"Name\\":\\"${REGION_DIMENSION}\\",\\"Value\\":\\"$4\\"}"
+  data+=\${data:+,}"{\\"MetricName\\":\\"$1\\",\\"Value\\":$2,\\"Unit\\":\\"$3\\",\\"Dimensions\\":[$dimensions]}"
+}
+
+# region_data: each region's figures (set by decide) as the metric data of a put-metric-data call of their own:
+# ${spec.regions.length * Object.keys(REGION_METRICS).length} values, whatever the fleet-wide call carries.
+region_data() {
+  local r
+  data=
   for r in "\${!region_names[@]}"; do
-    regions+="\${regions:+,}${metric(REGION_METRICS.healthyDestinations, "${region_healthy[r]}", "Count", "${region_names[r]}")}"
-    regions+=",${metric(REGION_METRICS.sharePercent, "${region_percent[r]}", "Percent", "${region_names[r]}")}"
+    metric ${REGION_METRICS.healthyDestinations} "\${region_healthy[r]}" Count "\${region_names[r]}"
+    metric ${REGION_METRICS.sharePercent} "\${region_percent[r]}" Percent "\${region_names[r]}"
   done
-  aws_cli cloudwatch put-metric-data --namespace ${METRICS_NAMESPACE} --metric-data "[$regions]" >/dev/null &
+  data="[$data]"
+}
+
+# The counters the last metrics were counted from, by name (each figure is a delta since then). Each set of
+# metrics is measured by a background job, so they live in the state folder between two jobs.
+declare -A sent=()
+save_sent() {
+  local name
+  for name in "\${!sent[@]}"; do printf '%s %s\\n' "$name" "\${sent[$name]}"; done >"$state/metrics-sent.new" && mv -f "$state/metrics-sent.new" "$state/metrics-sent"
+}
+
+# metrics_baseline: the counters as they stand at start; says once when there are no ENA counters.
+metrics_baseline() {
+  local insert_failed drop early_drop name value
+  read -r insert_failed drop early_drop < <(counters)
+  sent=([insert_failed]=$insert_failed [drop]=$drop [early_drop]=$early_drop [repairs]=0 [proxied]=$(proxied_total) [at]=\${EPOCHREALTIME//[!0-9]/})
+  while read -r name value; do sent[$name]=$value; done < <(ena_counters)
+  [ -n "\${sent[${METRICS.bwInAllowanceExceeded}]:-}" ] || log "$(ena_absence): the ENA allowance metrics are not sent"
+  save_sent
+}
+
+# metric_data: this interval's figures (set by collect_metrics) as the metric data of one put-metric-data
+# call: at most 16 data, within the API's old limit of 20 per call. A draining proxy sends no scaling signal
+# (its idle figures would pull the fleet's average down, and the target-tracking policies would scale in again).
+metric_data() {
+  data=
+  metric ${METRICS.healthyDestinations} "$answering" Count
+  metric ${METRICS.failOpen} "$fail_open" Count
+  metric ${METRICS.conntrackCount} "$count" Count
+  metric ${METRICS.conntrackMax} "$max" Count
+  metric ${METRICS.insertFailed} "$((insert_failed - sent[insert_failed]))" Count
+  metric ${METRICS.drop} "$((drop - sent[drop]))" Count
+  metric ${METRICS.earlyDrop} "$((early_drop - sent[early_drop]))" Count
+  metric ${METRICS.repairs} "$((repairs - sent[repairs]))" Count
+  if [ -n "$drain_started" ]; then
+    metric ${METRICS.draining} 1 Count
+  else
+    metric ${METRICS.draining} 0 Count
+    metric ${METRICS.conntrackUsedPercent} "$used" Percent
+    # The counter starts again from 0 when our chains are rewritten (new destinations, a repair).
+    metric ${METRICS.newConnectionsPerSecond} "$(per_second "$((proxied >= sent[proxied] ? proxied - sent[proxied] : proxied))" "$((now - sent[at]))")" Count/Second
+  fi
+  ena_metrics
+  data="[$data]"
+}
+
+# collect_metrics: measures this interval's figures and sends them (a background job).
+collect_metrics() {
+  local count max used insert_failed drop early_drop proxied now data name value
+  while read -r name value; do sent[$name]=$value; done <"$state/metrics-sent"
+  count=$(<"/proc/sys/net/netfilter/nf_conntrack_count")
+  max=$(<"/proc/sys/net/netfilter/nf_conntrack_max")
+  used=$((100 * count / max))
+  read -r insert_failed drop early_drop < <(counters)
+  proxied=$(proxied_total) now=\${EPOCHREALTIME//[!0-9]/}
+  metric_data
+  sent[insert_failed]=$insert_failed sent[drop]=$drop sent[early_drop]=$early_drop sent[repairs]=$repairs sent[proxied]=$proxied sent[at]=$now
+  save_sent
+  aws_cli cloudwatch put-metric-data --namespace ${METRICS_NAMESPACE} --metric-data "$data" >/dev/null
+  region_data
+  aws_cli cloudwatch put-metric-data --namespace ${METRICS_NAMESPACE} --metric-data "$data" >/dev/null
+}
+
+# send_metrics: this interval's figures to CloudWatch, measured and sent by a background job, so that neither
+# the counters nor a slow API call delay a probe; one job at a time (the next interval waits for a slow one).
+send_metrics() {
+  own_group || { log "no Auto Scaling group name from the instance tags: no metrics"; return 0; }
+  [ -z "$metrics_job" ] || ! kill -0 "$metrics_job" 2>/dev/null || return 0
+  collect_metrics &
+  metrics_job=$!
 }
 
 # report_unhealthy: the rules cannot be installed on this instance (a missing package, a broken kernel
 # module): ask the Auto Scaling group to replace it. Not for a dead NLB-1: that fails open, rules intact.
 report_unhealthy() {
-  local id
-  id=\${CROSS_REGION_PROXY_INSTANCE_ID:-$(imds instance-id)}
-  log "the forwarding rules could not be installed in $install_failures passes: reporting $id unhealthy to its Auto Scaling group"
-  aws_cli autoscaling set-instance-health --instance-id "$id" --health-status Unhealthy --no-should-respect-grace-period && reported=yes
+  own_instance || { log "no instance id: cannot report the instance unhealthy"; return 0; }
+  log "the forwarding rules could not be installed in $install_failures passes: reporting $instance unhealthy to its Auto Scaling group"
+  aws_cli autoscaling set-instance-health --instance-id "$instance" --health-status Unhealthy --no-should-respect-grace-period && reported=yes
 }
 
+${renderDrain(spec)}
 # A pass verifies (and repairs) the owned state before the probes, with the decisions it has, so that drift
 # never waits for a slow probe (a recheck, right after a pass, skips that); then once more with the new decisions.
 pass() {
@@ -207,7 +282,9 @@ pass() {
   lock
   if converge "\${rotation[@]}"; then install_failures=0; else install_failures=$((install_failures + 1)); fi
   unlock
-  [ "$install_failures" -lt "$unhealthy_after" ] || [ "$reported" = yes ] || report_unhealthy
+  [ "$install_failures" -lt "$unhealthy_after" ] || [ "$reported" = yes ] || [ -n "$drain_started" ] || report_unhealthy
+  lifecycle
+  drain
   if [ "\${EPOCHSECONDS}" -ge "$next_metrics" ]; then
     next_metrics=$((EPOCHSECONDS + metrics_interval))
     send_metrics
@@ -222,8 +299,8 @@ main() {
     *) log "usage: $0 [--once]"; exit 2 ;;
   esac
   [ "$(id -u)" -eq 0 ] || { log "must run as root"; exit 2; }
-  [[ $interval =~ ^[1-9][0-9]*$ && $metrics_interval =~ ^[1-9][0-9]*$ && $unhealthy_after =~ ^[1-9][0-9]*$ ]] ||
-    { log "CROSS_REGION_PROXY_INTERVAL, _METRICS_INTERVAL and _UNHEALTHY_AFTER must be whole numbers of seconds and passes"; exit 2; }
+  [[ $interval =~ ^[1-9][0-9]*$ && $metrics_interval =~ ^[1-9][0-9]*$ && $unhealthy_after =~ ^[1-9][0-9]*$ && $lifecycle_interval =~ ^[1-9][0-9]*$ ]] ||
+    { log "CROSS_REGION_PROXY_INTERVAL, _METRICS_INTERVAL, _UNHEALTHY_AFTER and _LIFECYCLE_INTERVAL must be whole numbers of seconds and passes"; exit 2; }
   mkdir -p "$state"
   local d s v
   for d in "\${destinations[@]}"; do up[$d]=1; streak[$d]=0; done
@@ -231,14 +308,18 @@ main() {
   while read -r d v s; do
     [ -z "\${up[$d]+set}" ] || { up[$d]=$v; streak[$d]=$s; }
   done < <(cat "$state/health" 2>/dev/null)
-  fail_open=0 install_failures=0 reported=no next_metrics=$((EPOCHSECONDS + metrics_interval)) group= region= logged_shares= recheck=no
+  fail_open=0 install_failures=0 reported=no next_metrics=$((EPOCHSECONDS + metrics_interval)) group= region= instance= metrics_job=
+  logged_shares= recheck=no
+  # A drain that started before a restart goes on with its clock.
+  drain_started=$(cat "$state/drain" 2>/dev/null) drain_said=no next_lifecycle=$EPOCHSECONDS next_complete=0 next_drain_log=0 completing=
+  [[ $drain_started =~ ^[0-9]+$ ]] || drain_started=
   healthy=() region_healthy=() region_percent=()
   for d in "\${destinations[@]}"; do [ "\${up[$d]}" = 0 ] || healthy+=("$d"); done
   weigh "\${healthy[@]}" || weigh "\${destinations[@]}"
-  read -r sent_insert_failed sent_drop < <(counters)
-  sent_repairs=0
   [ "$once" = no ] || { pass; [ "$install_failures" -eq 0 ]; exit; }
   log "probing \${destinations[*]} (regions \${region_names[*]}) on ports \${ports[*]} every $interval s"
+  # In the background too: the first pass installs the rules without waiting for ethtool and friends.
+  metrics_baseline &
   local started elapsed rest
   while :; do
     started=\${EPOCHREALTIME//[!0-9]/}

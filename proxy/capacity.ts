@@ -143,3 +143,43 @@ export function sustainedNewPerSecond(newPerSecond: number, destinations: number
     const perProxy = Math.floor(natPortRange * destinations * portsPerDestination / holdSeconds);
     return { holdSeconds, perProxy, proxies: Math.max(1, Math.ceil(newPerSecond / perProxy)) };
 }
+
+/**
+ * The share of a proxy's limits its scaling targets aim at. A half: at the target, the smallest fleet (two
+ * proxies) still carries the whole load within the limits after losing one, and the headroom covers the
+ * minutes a scale-out takes (the policy's alarm, the launch, the warm-up).
+ */
+export const SCALING_HEADROOM = 0.5;
+
+export interface ScalingTargetsInput {
+    readonly destinations: number;
+    readonly portsPerDestination?: number;
+    readonly natPortRange?: number;
+    readonly conntrackMax?: number;
+    readonly timeWaitSeconds?: number;
+}
+
+export interface ScalingTargets {
+    /** New proxied connections per second per proxy: the sustained-churn limit, and the target (headroom x limit). */
+    readonly newConnectionsPerSecond: { readonly limit: number; readonly target: number };
+    /**
+     * Conntrack fill per proxy, in percent of nf_conntrack_max: the fill at which the first limit binds (the
+     * usable NAT tuples when they run out before the table, else the table itself), and the target.
+     */
+    readonly conntrackUsedPercent: { readonly limit: number; readonly target: number };
+}
+
+/** Target-tracking targets for one proxy of this spec: the capacity model's limits times SCALING_HEADROOM. */
+export function scalingTargets(input: ScalingTargetsInput): ScalingTargets {
+    const plan = planCapacity({
+        connections: 1, destinations: input.destinations, portsPerDestination: input.portsPerDestination,
+        natPortRange: input.natPortRange, conntrackMax: input.conntrackMax,
+    });
+    const rate = sustainedNewPerSecond(0, plan.input.destinations, plan.input.portsPerDestination, plan.input.natPortRange,
+        input.timeWaitSeconds ?? TIME_WAIT_SECONDS);
+    const fillLimit = 100 * plan.perProxy / plan.conntrackPerProxy;
+    return {
+        newConnectionsPerSecond: { limit: rate.perProxy, target: Math.max(1, Math.floor(rate.perProxy * SCALING_HEADROOM)) },
+        conntrackUsedPercent: { limit: Math.floor(fillLimit * 10) / 10, target: Math.max(1, Math.floor(fillLimit * SCALING_HEADROOM)) },
+    };
+}

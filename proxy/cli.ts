@@ -5,11 +5,11 @@ import { isUsageError, parseFlags } from "../core/cli";
 import { InvalidValueError, printable, requireInteger, requirePortRange, TCP_PORT_LIMITS } from "../core/validate";
 import { RegionInput } from "./regions";
 import { ArtifactFormat, FORMATS, renderArtifact } from "./render";
-import { CONNMARK_LIMITS, CONNTRACK_MAX_LIMITS, ESTABLISHED_TIMEOUT_LIMITS, TIME_WAIT_TIMEOUT_LIMITS } from "./spec";
+import { CONNMARK_LIMITS, CONNTRACK_MAX_LIMITS, DRAIN_SECONDS_LIMITS, ESTABLISHED_TIMEOUT_LIMITS, TIME_WAIT_TIMEOUT_LIMITS } from "./spec";
 
 const USAGE = `usage: proxy:render --destinations IP[,IP...] --ports PORT[,PORT...] [--format script|agent|user-data]
                     [--nat-ports LO-HI] [--conntrack-max N] [--established-timeout SECONDS]
-                    [--time-wait-timeout SECONDS] [--connmark-mask BIT]
+                    [--time-wait-timeout SECONDS] [--connmark-mask BIT] [--drain-seconds SECONDS]
                     [--help]
        proxy:render --region 'NAME=IP[,IP...] [weight=0-255] [dial=0-100] [priority=1-255]' [--region ...] --ports ...
                     (several regions instead of --destinations: new connections split by weight x dial %)`;
@@ -44,6 +44,7 @@ function main(argv: string[]): string {
         "established-timeout": { type: "string" },
         "time-wait-timeout": { type: "string" },
         "connmark-mask": { type: "string" },
+        "drain-seconds": { type: "string" },
     });
     if (help) {
         return `${USAGE}\n`;
@@ -67,9 +68,12 @@ function main(argv: string[]): string {
         timeWaitTimeoutSeconds: optional(values["time-wait-timeout"],
             n => requireInteger("--time-wait-timeout", n, TIME_WAIT_TIMEOUT_LIMITS.min, TIME_WAIT_TIMEOUT_LIMITS.max)),
         connmark,
+        drainSeconds: optional(values["drain-seconds"],
+            n => requireInteger("--drain-seconds", n, DRAIN_SECONDS_LIMITS.min, DRAIN_SECONDS_LIMITS.max)),
     }, {
         destinations: "--destinations", regions: "--region", ports: "--ports", natPorts: "--nat-ports", conntrackMax: "--conntrack-max",
         establishedTimeoutSeconds: "--established-timeout", timeWaitTimeoutSeconds: "--time-wait-timeout", connmark: "--connmark-mask",
+        drainSeconds: "--drain-seconds",
     });
 }
 

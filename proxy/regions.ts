@@ -155,3 +155,14 @@ export function regionPercents(regions: readonly Region[], rotation: Rotation): 
     return regions.map(r => Math.floor((100 * rotation.destinations.filter(d => r.destinations.includes(d.destination))
         .reduce((s, d) => s + d.weight, 0)) / total));
 }
+
+/**
+ * How many destinations the configured split counts as for capacity: NAT ports run out first towards the address
+ * that takes the largest part of new connections, so a split whose heaviest address takes 1/N is as good as N even
+ * destinations (rounded down: 200:55 over 3 + 3 addresses is 3, not 6).
+ */
+export function effectiveDestinations(regions: readonly Region[]): number {
+    const { destinations } = rotation(regions, regions.flatMap(r => r.destinations));
+    const total = destinations.reduce((s, d) => s + d.weight, 0);
+    return Math.max(1, Math.floor(total / Math.max(...destinations.map(d => d.weight))));
+}

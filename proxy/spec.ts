@@ -16,6 +16,8 @@ export interface ForwardingOptions {
     readonly timeWaitTimeoutSeconds?: number;
     /** The connmark bit that tags proxied connections for MASQUERADE and FORWARD. */
     readonly connmark?: number;
+    /** Seconds the agent lets held connections drain once Auto Scaling terminates the instance (proxy/drain.ts). */
+    readonly drainSeconds?: number;
 }
 
 export interface ForwardingInput extends ForwardingOptions {
@@ -36,6 +38,7 @@ export interface ForwardingSpec {
     readonly establishedTimeoutSeconds: number;
     readonly timeWaitTimeoutSeconds: number;
     readonly connmark: number;
+    readonly drainSeconds: number;
 }
 
 /** The kernel caps its default conntrack table at this size; we make it explicit and tunable. */
@@ -59,6 +62,14 @@ export const DEFAULT_TIME_WAIT_TIMEOUT_SECONDS = 70;
 /** From the destination's own TIME_WAIT (60 s) to ten minutes. */
 export const TIME_WAIT_TIMEOUT_LIMITS = { min: 60, max: 600 } as const;
 
+/**
+ * How long a terminating proxy keeps carrying its held connections before it lets Auto Scaling go on: the
+ * agent's limit and the termination hook's heartbeat timeout. NLB-2 stops sending new connections at once.
+ */
+export const DEFAULT_DRAIN_SECONDS = 300;
+/** A lifecycle hook's heartbeat timeout: 30-7200 s (terraform-provider-aws internal/service/autoscaling/group.go, heartbeat_timeout). */
+export const DRAIN_SECONDS_LIMITS = { min: 30, max: 7200 } as const;
+
 export type ForwardingSettings = Omit<ForwardingSpec, "destinations" | "regions" | "ports">;
 type Keys = Partial<Record<keyof ForwardingInput, string>>;
 
@@ -79,6 +90,7 @@ export function forwardingSettings(input: ForwardingOptions, keys: Keys = {}): F
         timeWaitTimeoutSeconds: requireInteger(key("timeWaitTimeoutSeconds"),
             input.timeWaitTimeoutSeconds ?? DEFAULT_TIME_WAIT_TIMEOUT_SECONDS, TIME_WAIT_TIMEOUT_LIMITS.min, TIME_WAIT_TIMEOUT_LIMITS.max),
         connmark,
+        drainSeconds: requireInteger(key("drainSeconds"), input.drainSeconds ?? DEFAULT_DRAIN_SECONDS, DRAIN_SECONDS_LIMITS.min, DRAIN_SECONDS_LIMITS.max),
     };
 }
 

@@ -1,4 +1,4 @@
-// cloud-init user-data for Amazon Linux 2023: installs iptables and conntrack, writes the forwarding script
+// cloud-init user-data for Amazon Linux 2023: installs iptables, conntrack and ethtool, writes the forwarding script
 // and the agent, and systemd units that apply the rules at every boot (they live in the kernel and are gone
 // after a reboot) and keep the agent running.
 import * as zlib from "node:zlib";
@@ -96,6 +96,7 @@ function userDataText(spec: ForwardingSpec): string {
 packages:
   - iptables-nft
   - conntrack-tools
+  - ethtool
 write_files:
 ${file(SCRIPT_PATH, "0755", renderForwardingScript(spec))}
 ${file(AGENT_PATH, "0755", renderHealthAgent(spec))}

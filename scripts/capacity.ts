@@ -1,13 +1,15 @@
 // npm run capacity -- --connections 500000 --destinations 3 [--proxies-min 2] [--ports-per-destination 1]
 //                     [--conntrack-max 262144] [--nat-port-range 64512] [--new-per-second 0] [--time-wait-timeout 70] [--json] [--help]
 //
-// The command line of the capacity model (proxy/capacity.ts): how many iptables proxies a load needs, and
-// which limit binds first. See docs/capacity.md; the forwarding lab's NAT port tests measure the limit.
+// The command line of the capacity model (proxy/capacity.ts): how many iptables proxies a load needs, which
+// limit binds first, and the scaling targets that spec gives. See docs/capacity.md; the forwarding lab's NAT
+// port tests measure the limit.
 import { isUsageError, parseFlags } from "../core/cli";
 import { InvalidValueError } from "../core/validate";
 import {
     CapacityInput, CapacityPlan, DEFAULT_NAT_PORT_RANGE, Limit, NAT_PORT_SEARCH_FIRST_ROUND, NAT_PORT_SEARCH_TRIES,
-    NAT_USABLE_FRACTION, planCapacity, PORT_SEARCH_FAILURE_BUDGET, SustainedRate, sustainedNewPerSecond, TIME_WAIT_SECONDS,
+    NAT_USABLE_FRACTION, planCapacity, PORT_SEARCH_FAILURE_BUDGET, SCALING_HEADROOM, ScalingTargets, scalingTargets, SustainedRate,
+    sustainedNewPerSecond, TIME_WAIT_SECONDS,
 } from "../proxy/capacity";
 import { DEFAULT_CONNTRACK_MAX, DEFAULT_TIME_WAIT_TIMEOUT_SECONDS } from "../proxy/spec";
 
@@ -17,6 +19,15 @@ export function formatSustained(newPerSecond: number, plan: CapacityPlan, rate: 
         ` x ${i.portsPerDestination} port${i.portsPerDestination > 1 ? "s" : ""} / ${rate.holdSeconds} s, the time a closed connection's tuple stays unusable);` +
         ` ${n(newPerSecond)}/s needs ${rate.proxies} prox${rate.proxies > 1 ? "ies" : "y"}${rate.proxies > plan.proxies ? `: MORE than the ${plan.proxies} above, run ${rate.proxies}` : ""}.\n` +
         "Above that rate new connections wait 1 s each for a SYN retransmission (PAWS at the destination, see docs/benchmarks.md).\n";
+}
+
+/** The target-tracking targets this spec gives (the china stack's defaults for proxyScaling). */
+export function formatScaling(plan: CapacityPlan, targets: ScalingTargets): string {
+    const limit = plan.binding.includes("nat-ports") ? "its NAT port space runs out" : "its conntrack table is full";
+    const { newConnectionsPerSecond: rate, conntrackUsedPercent: fill } = targets;
+    return `Scaling targets (proxyScaling; per proxy, ${SCALING_HEADROOM} of each limit; proxyScalingNewConnectionsTarget / proxyScalingConntrackTarget override them):\n` +
+        `  NewConnectionsPerSecond  ${n(rate.target)}/s   (of the sustained ${n(rate.limit)}/s)\n` +
+        `  ConntrackUsedPercent     ${fill.target} %   (of ${fill.limit} %, where ${limit})\n`;
 }
 
 const n = (x: number) => Math.round(x).toLocaleString("en-US");
@@ -102,8 +113,9 @@ export function main(argv: readonly string[], out: (s: string) => void, err: (s:
         const i = plan.input;
         const rate = i.newPerSecond > 0
             ? sustainedNewPerSecond(i.newPerSecond, i.destinations, i.portsPerDestination, i.natPortRange, parsed.timeWaitSeconds) : undefined;
-        out(parsed.json ? `${JSON.stringify({ ...plan, sustained: rate }, null, 2)}\n`
-            : formatPlan(plan) + (rate ? formatSustained(i.newPerSecond, plan, rate) : ""));
+        const scaling = scalingTargets({ ...i, timeWaitSeconds: parsed.timeWaitSeconds });
+        out(parsed.json ? `${JSON.stringify({ ...plan, sustained: rate, scaling }, null, 2)}\n`
+            : formatPlan(plan) + (rate ? formatSustained(i.newPerSecond, plan, rate) : "") + formatScaling(plan, scaling));
         return 0;
     } catch (e) {
         const known = isUsageError(e);

@@ -17,6 +17,13 @@ const OFFLINE_ORGANIZATION = "organization";
 
 const CHINA = "china";
 
+/** A launch template's user-data as cloud-init reads it (base64 of the gzipped cloud-config: proxy/userData.ts),
+ *  and its size as EC2 counts it. */
+export function decodeUserData(base64: string): { text: string; bytes: number } {
+    const bytes = Buffer.from(base64, "base64");
+    return { text: zlib.gunzipSync(bytes).toString("utf8"), bytes: bytes.length };
+}
+
 /** The global stacks a china stack's values name, as written (globalStacks, else globalStack; `global` with destinationIps). */
 export function globalStacksOf(china: Record<string, string>): string[] {
     const list = optionalList(objectConfigSource({ globalStacks: china[`${NAMESPACE}:globalStacks`] ?? "" }), "globalStacks");
@@ -53,7 +60,7 @@ const SHOWN: Record<string, string[]> = {
     "aws:lb/listener:Listener": ["port", "protocol", "certificateArn", "tcpIdleTimeoutSeconds"],
     "aws:lb/listenerRule:ListenerRule": ["priority", "conditions"],
     "aws:lb/listenerCertificate:ListenerCertificate": ["certificateArn"],
-    "aws:lb/targetGroup:TargetGroup": ["targetType", "protocol", "port", "healthCheck", "preserveClientIp"],
+    "aws:lb/targetGroup:TargetGroup": ["targetType", "protocol", "port", "healthCheck", "preserveClientIp", "deregistrationDelay", "connectionTermination"],
     "aws:lb/targetGroupAttachment:TargetGroupAttachment": ["targetId", "port"],
     "aws:acm/certificate:Certificate": ["domainName"],
     "aws:route53/record:Record": ["name", "type"],
@@ -62,7 +69,9 @@ const SHOWN: Record<string, string[]> = {
     "kubernetes:helm.sh/v4:Chart": ["chart", "version", "values"],
     "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding": ["spec"],
     "aws:ec2/launchTemplate:LaunchTemplate": ["imageId", "instanceType", "metadataOptions"],
-    "aws:autoscaling/group:Group": ["minSize", "desiredCapacity", "maxSize", "vpcZoneIdentifiers", "instanceRefresh"],
+    "aws:autoscaling/group:Group": ["minSize", "desiredCapacity", "maxSize", "vpcZoneIdentifiers", "instanceRefresh", "defaultInstanceWarmup"],
+    "aws:autoscaling/policy:Policy": ["policyType", "targetTrackingConfiguration"],
+    "aws:autoscaling/lifecycleHook:LifecycleHook": ["name", "lifecycleTransition", "heartbeatTimeout", "defaultResult"],
     "aws:cloudfront/distribution:Distribution": ["aliases", "origins", "defaultCacheBehavior", "viewerCertificate"],
     "aws:iam/serverCertificate:ServerCertificate": ["path", "privateKey"],
     "pulumi:pulumi:StackReference": ["name"],
@@ -246,10 +255,10 @@ async function main(): Promise<void> {
         for (const note of notes(run, run.config)) say(`\n  ${note}`);
         if (run.stack === CHINA) {
             const template = run.resources.find(r => r.type === "aws:ec2/launchTemplate:LaunchTemplate");
-            const bytes = Buffer.from(String(template?.inputs.userData ?? ""), "base64");
+            const userData = decodeUserData(String(template?.inputs.userData ?? ""));
             const fed = globalRuns.map(g => `${g.stack}'s nlbPublicIps ${show(g.outputs.nlbPublicIps)}`).join(", ");
-            say(`\n  proxy user-data (${bytes.length} bytes gzipped, shown as cloud-init reads it; fed with the global plans' outputs: ${fed}):\n`);
-            say(zlib.gunzipSync(bytes).toString("utf8").replace(/^/gm, "    "));
+            say(`\n  proxy user-data (${userData.bytes} bytes gzipped, shown as cloud-init reads it; fed with the global plans' outputs: ${fed}):\n`);
+            say(userData.text.replace(/^/gm, "    "));
         }
         say();
     }

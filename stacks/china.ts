@@ -1,7 +1,7 @@
 // The `china` stack: the proxy fleet behind NLB-2, forwarding to NLB-1's addresses, and CloudFront.
 import * as pulumi from "@pulumi/pulumi";
-import { ChinaConfig, GlobalStackEntry, parseGlobalStacksOutputs, qualifyGlobalStacks } from "../config/china";
-import { Region } from "../proxy/regions";
+import { ChinaConfig, GlobalStackEntry, parseGlobalStacksOutputs, qualifyGlobalStacks, resolveScaling } from "../config/china";
+import { Region, effectiveDestinations } from "../proxy/regions";
 import { CloudfrontEdge } from "../components/CloudfrontEdge";
 import { IptablesProxyFleet } from "../components/IptablesProxyFleet";
 import { Network } from "../components/Network";
@@ -53,6 +53,9 @@ export async function chinaStack(config: ChinaConfig): Promise<ChinaOutputs> {
     const regions: Region[] = "ips" in config.destinations
         ? [{ name: DESTINATION_IPS_REGION, destinations: config.destinations.ips, weight: 100, dial: 100, priority: 1 }]
         : await readGlobalStacks(config.destinations.globalStacks, config);
+    // The scaling targets depend on how many addresses take the new connections, and how evenly: checked now,
+    // before any resource.
+    const scaling = config.scaling === undefined ? undefined : resolveScaling(config.scaling, effectiveDestinations(regions), config.forwarding).targets;
     // NLB-2's subnets are the public subnets the stack creates, one CIDR block each.
     const nlbSubnets = subnetLayout(config.vpcCidr, config.availabilityZoneCount).publicCidrs;
     requireReplaceable("NLB-2", (await previousOutputs(["proxyNlbSubnets"])).proxyNlbSubnets, nlbSubnets, config.deletionProtection,
@@ -77,6 +80,7 @@ export async function chinaStack(config: ChinaConfig): Promise<ChinaOutputs> {
         minSize: config.minSize,
         desiredSize: config.desiredSize,
         maxSize: config.maxSize,
+        scaling,
         idleTimeoutSeconds: config.idleTimeoutSeconds,
         zoneId,
         recordName: proxyName,

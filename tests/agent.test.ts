@@ -100,31 +100,55 @@ describe("the agent", () => {
         }
     });
 
-    it("sends the metrics the alarms use, in its own namespace, from bash that builds valid JSON", () => {
+    it("sends the metrics the alarms and the scaling policies use, in its own namespace, from bash that builds valid JSON", () => {
         const agent = renderHealthAgent(forwardingSpec({ destinations: destinations(2), ports: [80] }));
         assert.match(agent, new RegExp(`put-metric-data --namespace ${METRICS_NAMESPACE} --metric-data "\\$data"`));
-        const send = functionOf(agent, "send_metrics");
-        const build = send.slice(send.indexOf('  data="['), send.indexOf("  sent_insert_failed="));
-        const result = bash(`group=crp-asg; answering=1; fail_open=0; count=5; max=100; used=5; insert_failed=7; drop=3;
-sent_insert_failed=2; sent_drop=3; repairs=4; sent_repairs=1
-${build}printf '%s' "$data"`);
-        assert.equal(result.status, 0, result.stderr);
-        const data = JSON.parse(result.stdout) as Array<{ MetricName: string; Value: number; Dimensions: unknown }>;
-        assert.deepEqual(data.map(d => [d.MetricName, d.Value]), [
-            [METRICS.healthyDestinations, 1], [METRICS.failOpen, 0], [METRICS.conntrackCount, 5], [METRICS.conntrackMax, 100],
-            [METRICS.conntrackUsedPercent, 5], [METRICS.insertFailed, 5], [METRICS.drop, 0], [METRICS.repairs, 3],
-        ]);
-        for (const d of data) assert.deepEqual(d.Dimensions, [{ Name: "AutoScalingGroupName", Value: "crp-asg" }]);
+        const functions = ["metric", "metric_data", "per_second", "ena_metrics"].map(name => functionOf(agent, name)).join("");
+        const figures = (state: string, ena: string) => {
+            const result = bash(`ena_counters() { ${ena}; }
+${functions}group=crp-asg answering=1 fail_open=0 count=5 max=100 used=5 insert_failed=7 drop=3 early_drop=2 repairs=4 now=1060000000 ${state}
+metric_data; printf '%s' "$data"`);
+            assert.equal(result.status, 0, result.stderr);
+            const data = JSON.parse(result.stdout) as Array<{ MetricName: string; Value: number; Dimensions: unknown }>;
+            for (const d of data) assert.deepEqual(d.Dimensions, [{ Name: "AutoScalingGroupName", Value: "crp-asg" }]);
+            return { values: Object.fromEntries(data.map(d => [d.MetricName, d.Value])), said: result.stderr };
+        };
+        const base = {
+            [METRICS.healthyDestinations]: 1, [METRICS.failOpen]: 0, [METRICS.conntrackCount]: 5, [METRICS.conntrackMax]: 100,
+            [METRICS.insertFailed]: 5, [METRICS.drop]: 0, [METRICS.earlyDrop]: 2, [METRICS.repairs]: 3,
+        };
+        // In service: the scaling signal (120 new connections in 60 s), and the ENA counter's delta.
+        const sent = (proxied: number) => `declare -A sent=([insert_failed]=2 [drop]=3 [early_drop]=0 [repairs]=1 [at]=1000000000 ` +
+            `[proxied]=${proxied} [${METRICS.bwInAllowanceExceeded}]=10)\n`;
+        assert.deepEqual(figures(`proxied=130 drain_started=\n${sent(10)}`, `echo ${METRICS.bwInAllowanceExceeded} 15`).values,
+            { ...base, [METRICS.draining]: 0, [METRICS.conntrackUsedPercent]: 5, [METRICS.newConnectionsPerSecond]: 2, [METRICS.bwInAllowanceExceeded]: 5 });
+        // The nat chain was rewritten (its counter restarted below the last figure): counted from zero.
+        assert.equal(figures(`proxied=30 drain_started=\n${sent(100)}`, "true").values[METRICS.newConnectionsPerSecond], 0.5);
+        // Draining: no scaling signal; no ENA counters on this host: none sent.
+        assert.deepEqual(figures(`proxied=130 drain_started=1000\n${sent(10)}`, "true").values, { ...base, [METRICS.draining]: 1 });
+        // Why there are none, as the agent says once at start.
+        const absence = bash(`${functionOf(agent, "ena_absence")}ena_absence`).stdout.trim();
+        assert.match(absence, which("ethtool") ? /^no ENA allowance counters on .*\(not ENA interfaces\)$/ : /^ethtool is not installed$/);
+        assert.match(agent, /log "\$\(ena_absence\): the ENA allowance metrics are not sent"/);
+    });
+
+    it("counts as drained only the proxied connections that have closed (TIME_WAIT, CLOSE), half-closed ones still count", () => {
+        const spec = forwardingSpec({ destinations: destinations(2), ports: [80] });
+        const agent = renderHealthAgent(spec);
+        assert.match(agent, /conntrack -L -p tcp --mark 0x4000\/0x4000 /);
+        const listing = ["ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "SYN_SENT", "TIME_WAIT", "CLOSE", "TIME_WAIT"]
+            .map((state, i) => `tcp      6 ${100 + i} ${state} src=198.18.1.2 dst=198.18.10.2 sport=${40000 + i} dport=80 src=198.51.100.1 dst=198.18.20.2 sport=80 dport=${50000 + i} [ASSURED] mark=16384 use=1`);
+        const result = bash(`conntrack() { printf '%s\\n' ${listing.map(l => `'${l}'`).join(" ")}; }\n${functionOf(agent, "live_connections")}live_connections`);
+        assert.equal(result.stdout.trim(), "5");
     });
 
     it("sends each region's healthy destinations and share in a call of its own, dimensioned by the region's stack", () => {
         const regions = [{ name: "org/p/global-use2", destinations: destinations(2) }, { name: "org/p/global-euc1", destinations: ["192.0.2.1"] }];
         const agent = renderHealthAgent(forwardingSpec({ regions, ports: [80] }));
-        const send = functionOf(agent, "send_metrics");
-        const build = send.slice(send.indexOf("  local r regions="), send.lastIndexOf("  aws_cli cloudwatch"));
-        assert.match(send, new RegExp(`put-metric-data --namespace ${METRICS_NAMESPACE} --metric-data "\\[\\$regions\\]"`));
+        const collect = functionOf(agent, "collect_metrics");
+        assert.ok(collect.includes(`region_data\n  aws_cli cloudwatch put-metric-data --namespace ${METRICS_NAMESPACE} --metric-data "$data"`), "a call of their own");
         const result = bash(`group=crp-asg; region_names=(${regions.map(r => r.name).join(" ")}); region_healthy=(2 0); region_percent=(100 0)
-${build}printf '[%s]' "$regions"`);
+${functionOf(agent, "metric")}${functionOf(agent, "region_data")}region_data; printf '%s' "$data"`);
         assert.equal(result.status, 0, result.stderr);
         const data = JSON.parse(result.stdout) as Array<{ MetricName: string; Value: number; Unit: string; Dimensions: unknown }>;
         assert.deepEqual(data.map(d => [d.MetricName, d.Value, d.Unit, d.Dimensions]), regions.flatMap((r, i) => [
@@ -205,11 +229,10 @@ describe("the proxy's systemd units and user-data", () => {
 
     for (const [what, spec] of [["3 destinations, 2 ports", forwardingSpec({ destinations: destinations(3), ports: [80, 443] })],
         [`the largest input (${MAX_DESTINATIONS} destinations, ${MAX_PORTS} ports)`, most]] as const) {
-        it(`for ${what}: within EC2's 16 KiB gzipped, valid for cloud-init's schema, and carries the programs in plain text`, function () {
+        it(`for ${what}: within EC2's 16 KiB gzipped, read back by cloud-init's own decoder, valid for its schema, the programs in plain text`, function () {
             const userData = renderUserData(spec);
-            const shipped = encodeUserData(userData);
-            assert.ok(shipped.length <= USER_DATA_LIMIT_BYTES, `${shipped.length} bytes`);
-            assert.equal(zlib.gunzipSync(shipped).toString("utf8"), userData);
+            const encoded = encodeUserData(userData);
+            assert.ok(encoded.length <= USER_DATA_LIMIT_BYTES, `${encoded.length} bytes`);
             for (const program of [renderForwardingScript(spec), renderHealthAgent(spec)]) {
                 assert.ok(userData.includes(program.replace(/\n$/, "").split("\n").map(l => (l ? `      ${l}` : "")).join("\n")), "a literal block of the program");
             }
@@ -217,6 +240,12 @@ describe("the proxy's systemd units and user-data", () => {
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crp-user-data-"));
             try {
                 const file = path.join(dir, "user-data");
+                fs.writeFileSync(file, encoded);
+                // The function cloud-init reads user-data with (cloudinit/user_data.py): it gunzips.
+                const decoded = spawnSync("/usr/bin/python3", ["-c", "import sys\nfrom cloudinit.user_data import convert_string\n" +
+                    "sys.stdout.buffer.write(convert_string(open(sys.argv[1], 'rb').read()).get_payload(decode=True))", file]);
+                assert.equal(decoded.status, 0, String(decoded.stderr));
+                assert.equal(decoded.stdout.toString("utf8"), userData, "cloud-init reads the text back byte for byte");
                 fs.writeFileSync(file, userData);
                 const result = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
                 assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);

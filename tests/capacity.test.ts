@@ -2,10 +2,11 @@
 import * as assert from "node:assert/strict";
 import { InvalidValueError, MAX_DESTINATIONS, MAX_PORTS, NAT_PORT_LIMITS } from "../core/validate";
 import {
-    DEFAULT_NAT_PORT_RANGE, NAT_USABLE_FRACTION, planCapacity, portSearchFailure, sustainedNewPerSecond, TIME_WAIT_SECONDS,
+    DEFAULT_NAT_PORT_RANGE, NAT_USABLE_FRACTION, planCapacity, portSearchFailure, SCALING_HEADROOM, scalingTargets, sustainedNewPerSecond,
+    TIME_WAIT_SECONDS,
 } from "../proxy/capacity";
 import { CONNTRACK_MAX_LIMITS, DEFAULT_CONNTRACK_MAX, DEFAULT_TIME_WAIT_TIMEOUT_SECONDS } from "../proxy/spec";
-import { formatPlan, main } from "../scripts/capacity";
+import { formatPlan, formatScaling, main } from "../scripts/capacity";
 
 function cli(argv: string[]): { code: number; out: string; err: string } {
     let out = "";
@@ -111,7 +112,8 @@ describe("capacity planning (proxy/capacity.ts)", () => {
             assert.equal(r.code, 0, r.err);
             assert.match(r.out, /Proxies: 3 /);
             assert.match(r.out, /the NAT port space binds first/);
-            assert.equal(r.out, formatPlan(planCapacity({ connections: 500_000, destinations: 3 })));
+            const plan = planCapacity({ connections: 500_000, destinations: 3 });
+            assert.equal(r.out, formatPlan(plan) + formatScaling(plan, scalingTargets({ destinations: 3 })));
         });
 
         it("accepts every documented flag, and --json", () => {
@@ -173,5 +175,34 @@ describe("capacity planning (proxy/capacity.ts)", () => {
         const slow = cli(["--connections", "1000", "--destinations", "3", "--new-per-second", "10000", "--time-wait-timeout", "120", "--json"]);
         assert.equal(JSON.parse(slow.out).sustained.perProxy, 1_612);
         assert.equal(cli(["--connections", "1", "--destinations", "1", "--time-wait-timeout", "x"]).code, 2);
+    });
+
+    describe("scaling targets (the china stack's proxyScaling defaults)", () => {
+        it("aims at half of each limit: the sustained new connections/s, and the conntrack fill at which NAT ports run out", () => {
+            const targets = scalingTargets({ destinations: 3 });
+            const rate = sustainedNewPerSecond(0, 3).perProxy;
+            assert.equal(SCALING_HEADROOM, 0.5);
+            assert.deepEqual(targets.newConnectionsPerSecond, { limit: rate, target: Math.floor(rate * SCALING_HEADROOM) });
+            assert.deepEqual(targets.newConnectionsPerSecond, { limit: 2_764, target: 1_382 });
+            const plan = planCapacity({ connections: 1, destinations: 3 });
+            assert.ok(Math.abs(targets.conntrackUsedPercent.limit - 100 * plan.natUsablePerProxy / DEFAULT_CONNTRACK_MAX) < 0.1);
+            assert.deepEqual(targets.conntrackUsedPercent, { limit: 71.7, target: 35 });
+        });
+
+        it("follows the spec: conntrack binds when two ports carry load; a shorter NAT range or a longer TIME_WAIT lowers them", () => {
+            assert.deepEqual(scalingTargets({ destinations: 3, portsPerDestination: 2 }).conntrackUsedPercent, { limit: 100, target: 50 });
+            const narrow = scalingTargets({ destinations: 3, natPortRange: 32_256 });
+            assert.deepEqual(narrow.newConnectionsPerSecond, { limit: 1_382, target: 691 });
+            assert.equal(narrow.conntrackUsedPercent.target, 17);
+            assert.equal(scalingTargets({ destinations: 3, timeWaitSeconds: 120 }).newConnectionsPerSecond.target, 806);
+            assert.equal(scalingTargets({ destinations: 1, natPortRange: 1, conntrackMax: CONNTRACK_MAX_LIMITS.min }).newConnectionsPerSecond.target, 1, "never below 1");
+        });
+
+        it("npm run capacity prints them for the spec's flags, and --json carries them", () => {
+            const r = cli(["--connections", "500000", "--destinations", "3", "--nat-port-range", "32256"]);
+            assert.match(r.out, /Scaling targets \(proxyScaling; per proxy, 0\.5 of each limit;.*\n {2}NewConnectionsPerSecond {2}691\/s {3}\(of the sustained 1,382\/s\)\n {2}ConntrackUsedPercent {5}17 % {3}\(of 35\.8 %, where its NAT port space runs out\)\n$/);
+            const json = JSON.parse(cli(["--connections", "1", "--destinations", "3", "--json"]).out) as { scaling: unknown };
+            assert.deepEqual(json.scaling, scalingTargets({ destinations: 3 }));
+        });
     });
 });

@@ -1,11 +1,11 @@
 // The china stack, run for real under the offline mocks with the values of Pulumi.china.yaml, NLB-1's
 // addresses read through a mocked StackReference, in aws-cn and in a global region.
 import * as assert from "node:assert/strict";
-import * as zlib from "node:zlib";
 import { ALL_VIEWER_POLICY_ID, CACHING_DISABLED_POLICY_ID } from "../components/CloudfrontEdge";
 import { DeclaredResource, autoName } from "../offline/mocks";
 import { OfflineRun, OfflineRunError, runStack } from "../offline/run";
 import { renderArtifact } from "../proxy/render";
+import { decodeUserData } from "../scripts/plan";
 import { CERT, KEY } from "./certificates";
 import { one, ofType, strings } from "./stackHelpers";
 
@@ -32,10 +32,10 @@ const global = {
     "cross-region-proxy:cloudfrontAcmCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab",
 };
 
-/** The launch template's user-data as cloud-init reads it: base64 of the gzipped cloud-config. */
+/** The launch template's user-data as cloud-init reads it: base64, then gzip (proxy/userData.ts, encodeUserData). */
 function userData(resources: DeclaredResource[]): string {
     const template = one(resources, "aws:ec2/launchTemplate:LaunchTemplate");
-    return zlib.gunzipSync(Buffer.from(template.inputs.userData, "base64")).toString("utf8");
+    return decodeUserData(template.inputs.userData).text;
 }
 
 for (const [label, overrides, partition] of [["cn-northwest-1", china, "aws-cn"], ["us-east-1", global, "aws"]] as const) {

@@ -4,13 +4,17 @@ import { strict as assert } from "node:assert";
 import { readStackConfig } from "../offline/run";
 import * as pulumi from "@pulumi/pulumi";
 import { parseRole } from "../config";
-import { CHINA_KEYS, ChinaConfig, parseChinaConfig, qualifyStackName } from "../config/china";
+import { CHINA_KEYS, ChinaConfig, parseChinaConfig, qualifyStackName, resolveScaling } from "../config/china";
 import { requireReplaceable, subnetsRemoved } from "../config/loadBalancers";
+import { CONNTRACK_HIGH_PERCENT } from "../components/fleetMonitoring";
+import { scalingTargets } from "../proxy/capacity";
 import { GLOBAL_KEYS, GlobalConfig, parseGlobalConfig, requireSubnetZones } from "../config/global";
 import { NAMESPACE, UNDECRYPTED_SECRET, objectConfigSource } from "../config/reader";
 import { escapeRegExp, rejects } from "./assertions";
 import { CERT, KEY, OTHER_CERT, OTHER_KEY } from "./certificates";
-import { CONNTRACK_MAX_LIMITS, DEFAULT_CONNMARK, DEFAULT_CONNTRACK_MAX, DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, DEFAULT_TIME_WAIT_TIMEOUT_SECONDS } from "../proxy/spec";
+import {
+    CONNTRACK_MAX_LIMITS, DEFAULT_CONNMARK, DEFAULT_CONNTRACK_MAX, DEFAULT_DRAIN_SECONDS, DRAIN_SECONDS_LIMITS, DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, DEFAULT_TIME_WAIT_TIMEOUT_SECONDS,
+} from "../proxy/spec";
 
 type Values = Record<string, string | number | boolean | object>;
 
@@ -290,7 +294,8 @@ describe("parseChinaConfig", () => {
             listenerPorts: [80, 443],
             amiId: undefined,
             idleTimeoutSeconds: 350,
-            forwarding: { natPorts: undefined, conntrackMax: DEFAULT_CONNTRACK_MAX, establishedTimeoutSeconds: DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, timeWaitTimeoutSeconds: DEFAULT_TIME_WAIT_TIMEOUT_SECONDS, connmark: DEFAULT_CONNMARK },
+            scaling: { newConnectionsPerSecond: undefined, conntrackUsedPercent: undefined },
+            forwarding: { natPorts: undefined, conntrackMax: DEFAULT_CONNTRACK_MAX, establishedTimeoutSeconds: DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, timeWaitTimeoutSeconds: DEFAULT_TIME_WAIT_TIMEOUT_SECONDS, connmark: DEFAULT_CONNMARK, drainSeconds: DEFAULT_DRAIN_SECONDS },
             edge: undefined,
             alarmTopicArn: undefined,
             deletionProtection: true,
@@ -316,7 +321,7 @@ describe("parseChinaConfig", () => {
         assert.deepEqual([config.minSize, config.desiredSize, config.maxSize], [3, 4, 10]);
         assert.deepEqual(config.listenerPorts, [443]);
         assert.equal(config.idleTimeoutSeconds, 600);
-        assert.deepStrictEqual(config.forwarding, { natPorts: { from: 20000, to: 60000 }, conntrackMax: 1048576, establishedTimeoutSeconds: 610, timeWaitTimeoutSeconds: 70, connmark: 0x4000 });
+        assert.deepStrictEqual(config.forwarding, { natPorts: { from: 20000, to: 60000 }, conntrackMax: 1048576, establishedTimeoutSeconds: 610, timeWaitTimeoutSeconds: 70, connmark: 0x4000, drainSeconds: DEFAULT_DRAIN_SECONDS });
         assert.equal(config.instanceType, "c7g.xlarge");
         assert.equal(config.proxyRecordName, "edge-1");
         assert.equal(config.hostedZoneId, "Z0123456789");
@@ -624,5 +629,66 @@ describe("load balancer replacement (subnetsRemoved, requireReplaceable)", () =>
         requireReplaceable("NLB-1", ["a", "b"], ["a"], false, "availabilityZoneCount");
         requireReplaceable("NLB-1", undefined, ["a"], true, "availabilityZoneCount");
         requireReplaceable("NLB-1", ["a"], ["a", "b"], true, "availabilityZoneCount");
+    });
+});
+
+describe("parseChinaConfig: scaling and drain", () => {
+    it("scales by default, on targets the capacity model derives, and drains for 300 s", () => {
+        const config = parseChina();
+        assert.deepEqual(config.scaling, { newConnectionsPerSecond: undefined, conntrackUsedPercent: undefined });
+        assert.equal(config.forwarding.drainSeconds, DEFAULT_DRAIN_SECONDS);
+        assert.equal(DEFAULT_DRAIN_SECONDS, 300);
+    });
+
+    it("reads the switch, the targets and the drain limit", () => {
+        assert.equal(parseChina({ proxyScaling: "false" }).scaling, undefined);
+        assert.equal(parseChina({ proxyScaling: false, proxyMinSize: 2, proxyMaxSize: 2 }).scaling, undefined, "a fixed size needs no room");
+        assert.deepEqual(parseChina({ proxyScalingNewConnectionsTarget: "800", proxyScalingConntrackTarget: 30 }).scaling,
+            { newConnectionsPerSecond: 800, conntrackUsedPercent: 30 });
+        for (const drain of [DRAIN_SECONDS_LIMITS.min, 900, DRAIN_SECONDS_LIMITS.max]) {
+            assert.equal(parseChina({ proxyDrainSeconds: drain }).forwarding.drainSeconds, drain);
+        }
+    });
+
+    describe("rejects", () => {
+        it("a drain limit outside a lifecycle hook's heartbeat (30-7200 s)", () => {
+            for (const bad of [29, 7201, "5m", -1]) rejectsChina({ proxyDrainSeconds: bad }, "proxyDrainSeconds", /expected a whole number from 30 to 7200/);
+        });
+        it("scaling in a fleet whose minimum and maximum are equal, naming proxyMaxSize and both ways out", () =>
+            rejectsChina({ proxyMinSize: 3, proxyDesiredSize: 3, proxyMaxSize: 3 }, "proxyMaxSize", /equals proxyMinSize \(3\)/, /raise proxyMaxSize, or set proxyScaling to false/));
+        it("a target with scaling off", () => {
+            rejectsChina({ proxyScaling: "false", proxyScalingConntrackTarget: 30 }, "proxyScalingConntrackTarget", /proxyScaling is false/);
+            rejectsChina({ proxyScaling: "false", proxyScalingNewConnectionsTarget: 30 }, "proxyScalingNewConnectionsTarget", /proxyScaling is false/);
+        });
+        it("targets out of range: a conntrack target at the conntrack-high alarm or above, zero, text", () => {
+            rejectsChina({ proxyScalingConntrackTarget: CONNTRACK_HIGH_PERCENT }, "proxyScalingConntrackTarget", /from 1 to 79/);
+            rejectsChina({ proxyScalingConntrackTarget: 0 }, "proxyScalingConntrackTarget", /from 1 to 79/);
+            rejectsChina({ proxyScalingNewConnectionsTarget: "fast" }, "proxyScalingNewConnectionsTarget", /whole number/);
+            rejectsChina({ proxyScaling: "yes" }, "proxyScaling", /expected true or false/);
+        });
+    });
+});
+
+describe("resolveScaling (the china stack, once NLB-1's addresses are known)", () => {
+    const forwarding = parseChina().forwarding;
+
+    it("derives both targets from the capacity model for the destinations and the proxy's settings", () => {
+        const { targets, model } = resolveScaling({}, 3, forwarding);
+        assert.deepEqual(model, scalingTargets({ destinations: 3, conntrackMax: forwarding.conntrackMax, timeWaitSeconds: forwarding.timeWaitTimeoutSeconds }));
+        assert.deepEqual(targets, { newConnectionsPerSecond: 1382, conntrackUsedPercent: 35 });
+        // A narrower NAT range (proxyNatPorts) lowers both.
+        const narrow = resolveScaling({}, 3, parseChina({ proxyNatPorts: "33280-65535" }).forwarding).targets;
+        assert.deepEqual(narrow, { newConnectionsPerSecond: 691, conntrackUsedPercent: 17 });
+    });
+
+    it("takes a target below its limit, and refuses one at or above it, naming the key, the limit and npm run capacity", () => {
+        assert.deepEqual(resolveScaling({ newConnectionsPerSecond: 2000, conntrackUsedPercent: 60 }, 3, forwarding).targets,
+            { newConnectionsPerSecond: 2000, conntrackUsedPercent: 60 });
+        rejects(() => resolveScaling({ newConnectionsPerSecond: 2764 }, 3, forwarding), q("proxyScalingNewConnectionsTarget"),
+            /2764 is not below the sustained new connections per second one proxy can NAT \(2764 for 3 destination\(s\)/, /npm run capacity/, /leave it unset for 1382/);
+        rejects(() => resolveScaling({ conntrackUsedPercent: 72 }, 3, forwarding), q("proxyScalingConntrackTarget"),
+            /72 is not below the conntrack fill at which a proxy's NAT ports or table run out \(71\.7 for 3/);
+        // One NLB-1 address: a third of the NAT space, so 30 % is already past it.
+        rejects(() => resolveScaling({ conntrackUsedPercent: 30 }, 1, forwarding), q("proxyScalingConntrackTarget"), /\(23\.9 for 1 destination/);
     });
 });

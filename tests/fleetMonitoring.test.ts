@@ -13,14 +13,16 @@ const TOPIC = "arn:aws-cn:sns:cn-northwest-1:123456789012:proxy-alarms";
 interface Statement { Sid: string; Action: string; Resource: string; Condition?: unknown }
 
 describe("the agent's policy document", () => {
-    it("allows metrics in the agent's namespace only and health reports for its own group only", () => {
+    it("allows metrics in the agent's namespace only, and health reports and lifecycle completions for its own group only", () => {
         const doc = JSON.parse(agentPolicyDocument("aws-cn", "p/china/proxy")) as { Statement: Statement[] };
         const by = (sid: string) => doc.Statement.find(s => s.Sid === sid);
         assert.deepEqual(by("PutAgentMetrics")?.Condition, { StringEquals: { "cloudwatch:namespace": METRICS_NAMESPACE } });
         assert.equal(by("ReportOwnHealth")?.Resource, "arn:aws-cn:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*");
         assert.deepEqual(by("ReportOwnHealth")?.Condition, { StringEquals: { [`autoscaling:ResourceTag/${FLEET_TAG}`]: "p/china/proxy" } });
+        assert.equal(by("CompleteOwnLifecycleAction")?.Resource, by("ReportOwnHealth")?.Resource);
+        assert.deepEqual(by("CompleteOwnLifecycleAction")?.Condition, by("ReportOwnHealth")?.Condition, "lets go of its own group's instances only");
         assert.deepEqual(doc.Statement.map(s => s.Action).sort(),
-            ["autoscaling:DescribeAutoScalingInstances", "autoscaling:SetInstanceHealth", "cloudwatch:PutMetricData"]);
+            ["autoscaling:CompleteLifecycleAction", "autoscaling:DescribeAutoScalingInstances", "autoscaling:SetInstanceHealth", "cloudwatch:PutMetricData"]);
     });
 });
 
@@ -72,8 +74,8 @@ describe("china stack: proxy agent monitoring (mocked)", () => {
         const body = JSON.parse(dashboard.inputs.dashboardBody as string) as {
             widgets: Array<{ properties: { region: string; metrics: Array<[string, string, string, string, unknown]> } }>;
         };
-        const drawn = body.widgets.flatMap(w => w.properties.metrics.map(m => m[1]));
-        // The region metrics once per region: one region here, the global stack (tests/globalStacks.test.ts has two).
+        const drawn = new Set(body.widgets.flatMap(w => w.properties.metrics.map(m => m[1])));
+        // The region metrics too: one region here, the global stack (tests/globalStacks.test.ts has two).
         assert.deepEqual([...drawn].sort(), [...Object.values(METRICS), ...Object.values(REGION_METRICS)].sort());
         for (const w of body.widgets) {
             assert.equal(w.properties.region, "cn-northwest-1");

@@ -2,7 +2,6 @@
 // the china stack run under the offline mocks with one StackReference per region, each answered with the outputs
 // of the stack it names, in aws-cn and in a global region.
 import * as assert from "node:assert/strict";
-import * as zlib from "node:zlib";
 import { GlobalStackEntry, parseGlobalStacks, parseGlobalStacksOutputs, qualifyGlobalStacks } from "../config/china";
 import { NAMESPACE } from "../config/reader";
 import { DeclaredResource, autoName } from "../offline/mocks";
@@ -10,6 +9,7 @@ import { OfflineRun, OfflineRunError, runStack } from "../offline/run";
 import { METRICS_NAMESPACE, REGION_DIMENSION, REGION_METRICS } from "../proxy/agent";
 import { MAX_REGIONS } from "../proxy/regions";
 import { renderArtifact } from "../proxy/render";
+import { decodeUserData } from "../scripts/plan";
 import { rejects } from "./assertions";
 import { one, ofType, referencedStacks } from "./stackHelpers";
 
@@ -99,7 +99,7 @@ describe("globalStacks (config)", () => {
 
 /** The launch template's user-data as cloud-init reads it. */
 const userData = (resources: DeclaredResource[]) =>
-    zlib.gunzipSync(Buffer.from(one(resources, "aws:ec2/launchTemplate:LaunchTemplate").inputs.userData, "base64")).toString("utf8");
+    decodeUserData(one(resources, "aws:ec2/launchTemplate:LaunchTemplate").inputs.userData).text;
 const global = { "aws:region": "us-east-1" };
 
 for (const [label, overrides] of [["cn-northwest-1", {}], ["us-east-1", global]] as const) {

@@ -5,25 +5,11 @@ import { al2023AmiParameter } from "../components/IptablesProxyFleet";
 import { controllerImageRepository } from "../components/AlbOnEks";
 import { DeclaredResource, autoName } from "../offline/mocks";
 import { OfflineRun, runStack } from "../offline/run";
-import { one, ofType, strings } from "./stackHelpers";
+import { one, ofType, strings, waitsFor } from "./stackHelpers";
 
 const GLOBAL_OUTPUTS = { nlbPublicIps: ["203.0.113.10", "203.0.113.11"], nlbIdleTimeoutSeconds: 350, nlbListenerPorts: [80, 443] };
 /** What grants a role its permissions: managed policy attachments and inline policies. */
 const GRANTS = ["aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/rolePolicy:RolePolicy"];
-
-/** Every resource a resource waits for, directly or through others. */
-function waitsFor(run: OfflineRun, resource: DeclaredResource): Set<string> {
-    const byUrn = new Map(run.resources.map(r => [r.urn, r]));
-    const seen = new Set<string>();
-    const stack = [...resource.dependencies];
-    while (stack.length > 0) {
-        const urn = stack.pop() as string;
-        if (seen.has(urn)) continue;
-        seen.add(urn);
-        stack.push(...byUrn.get(urn)?.dependencies ?? []);
-    }
-    return seen;
-}
 
 /** Whether a resource's inputs hold a reference to another (a remote component's Resource argument). */
 function references(resource: DeclaredResource, target: DeclaredResource): boolean {

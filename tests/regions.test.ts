@@ -8,6 +8,7 @@ import { InvalidValueError, MAX_DESTINATIONS, MAX_PORTS } from "../core/validate
 import { renderHealthAgent } from "../proxy/agent";
 import { formatProbability, weightedCascade } from "../proxy/cascade";
 import {
+    effectiveDestinations,
     DIAL_LIMITS, MAX_REGION_NAME_LENGTH, MAX_REGIONS, PRIORITY_LIMITS, Region, RegionInput, WEIGHT_LIMITS, regionPercents, requireRegions, rotation, shareOf,
 } from "../proxy/regions";
 import { renderArtifact } from "../proxy/render";
@@ -227,5 +228,16 @@ describe("regions through the renderer's other checks", () => {
     it("checks the list as a whole (requireRegions) with the caller's keys", () => {
         assert.throws(() => requireRegions("cross-region-proxy:globalStacks", (i, f) => `cross-region-proxy:globalStacks[${i}].${f}`,
             [{ name: "a", destinations: ["203.0.113.10"], weight: 300 }]), /^InvalidValueError: cross-region-proxy:globalStacks\[0\]\.weight: expected a whole number from 0 to 255/);
+    });
+});
+
+describe("effectiveDestinations", () => {
+    const region = (name: string, n: number, weight: number, dial = 100, priority = 1) =>
+        ({ name, destinations: Array.from({ length: n }, (_, i) => `203.0.${name === "a" ? 113 : 112}.${i + 1}`), weight, dial, priority });
+    it("counts an even split as its destinations, and a weighted one by its heaviest address", () => {
+        assert.equal(effectiveDestinations([region("a", 3, 100)]), 3);
+        assert.equal(effectiveDestinations([region("a", 3, 100), region("b", 3, 100)]), 6);
+        assert.equal(effectiveDestinations([region("a", 3, 200), region("b", 3, 55)]), 3, "200:55: the heaviest address takes 26 %");
+        assert.equal(effectiveDestinations([region("a", 2, 100), region("b", 3, 100, 100, 2)]), 2, "the standby priority takes nothing");
     });
 });

@@ -297,15 +297,14 @@ function checkUserData(userData: string, spec: ForwardingSpec): void {
         packages: unknown; runcmd: unknown; write_files: Array<{ path: string; owner: string; permissions: string; content: string; encoding?: string }>;
     };
     assert.deepEqual(Object.keys(doc).sort(), ["packages", "runcmd", "write_files"]);
-    assert.deepEqual(doc.packages, ["iptables-nft", "conntrack-tools"]);
-    const text = (f: { content: string; encoding?: string }) => f.content;
+    assert.deepEqual(doc.packages, ["iptables-nft", "conntrack-tools", "ethtool"]);
     assert.deepEqual(doc.write_files.map(f => [f.path, f.owner, f.permissions, f.encoding]), [
         [SCRIPT_PATH, "root:root", "0755", undefined],
         [AGENT_PATH, "root:root", "0755", undefined],
         ...[UNIT_NAME, AGENT_UNIT_NAME].map(unit => [`/etc/systemd/system/${unit}`, "root:root", "0644", undefined]),
     ]);
-    assert.equal(text(doc.write_files[0]), script, "YAML reads back the script byte for byte");
-    assert.equal(text(doc.write_files[1]), renderHealthAgent(spec), "YAML reads back the agent byte for byte");
+    assert.equal(doc.write_files[0].content, script, "YAML reads back the script byte for byte");
+    assert.equal(doc.write_files[1].content, renderHealthAgent(spec), "YAML reads back the agent byte for byte");
     for (const f of doc.write_files.slice(2)) assert.equal(f.content, writtenFile(userData, f.path));
     assert.deepEqual(doc.runcmd, [
         ["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", UNIT_NAME], ["systemctl", "enable", "--now", AGENT_UNIT_NAME],
@@ -651,7 +650,7 @@ describe("the cloud-init user-data", () => {
     });
 
     it("installs iptables-nft and enables a oneshot systemd unit that runs the script at every boot", () => {
-        assert.match(userData, /^packages:\n {2}- iptables-nft\n {2}- conntrack-tools\n/m);
+        assert.match(userData, /^packages:\n {2}- iptables-nft\n {2}- conntrack-tools\n {2}- ethtool\n/m);
         const unit = writtenFile(userData, `/etc/systemd/system/${UNIT_NAME}`);
         assert.match(unit, /^Type=oneshot$/m);
         assert.match(unit, /^RemainAfterExit=yes$/m);
@@ -673,7 +672,9 @@ describe("the cloud-init user-data", () => {
             ports: Array.from({ length: MAX_PORTS }, (_, i) => 60000 + i),
             natPorts: { from: 10000, to: NAT_PORT_LIMITS.to }, conntrackMax: CONNTRACK_MAX_LIMITS.max, establishedTimeoutSeconds: ESTABLISHED_TIMEOUT_LIMITS.max,
         });
-        assert.ok(encodeUserData(renderUserData(most)).length <= USER_DATA_LIMIT_BYTES);
+        const encoded = encodeUserData(renderUserData(most));
+        assert.ok(encoded.length <= USER_DATA_LIMIT_BYTES, `${encoded.length} bytes`);
+        assert.equal(zlib.gunzipSync(encoded).toString("utf8"), renderUserData(most), "gzipped whole, as cloud-init decompresses it");
     });
 
     it("parses as YAML with the expected structure: packages, the files byte for byte with owner and mode, runcmd", () => {

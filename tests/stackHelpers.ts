@@ -1,6 +1,7 @@
 // Lookups over what a mocked run declared, shared by the stack tests.
 import * as assert from "node:assert/strict";
 import { DeclaredResource } from "../offline/mocks";
+import { OfflineRun } from "../offline/run";
 
 export function ofType(resources: DeclaredResource[], type: string): DeclaredResource[] {
     return resources.filter(r => r.type === type);
@@ -23,4 +24,18 @@ export function strings(value: unknown): string[] {
 /** The StackReferences of a run to other stacks (each stack also reads its own last outputs: stacks/previous.ts). */
 export function referencedStacks(resources: DeclaredResource[], self: string): DeclaredResource[] {
     return ofType(resources, "pulumi:pulumi:StackReference").filter(r => r.name !== self);
+}
+
+/** Every resource a resource waits for, directly or through others: what `pulumi up` creates before it and `pulumi destroy` deletes after it. */
+export function waitsFor(run: OfflineRun, resource: DeclaredResource): Set<string> {
+    const byUrn = new Map(run.resources.map(r => [r.urn, r]));
+    const seen = new Set<string>();
+    const stack = [...resource.dependencies];
+    while (stack.length > 0) {
+        const urn = stack.pop() as string;
+        if (seen.has(urn)) continue;
+        seen.add(urn);
+        stack.push(...byUrn.get(urn)?.dependencies ?? []);
+    }
+    return seen;
 }

@@ -15,6 +15,15 @@
 //   serve-hold --port P
 //       accepts connections and keeps them open without writing; closes its side when the client does
 //       (so a closed connection moves on to TIME_WAIT as with a real server); prints "ready".
+//   serve-echo --port P
+//       as serve-hold, but writes back every byte it reads.
+//   chat --host H --port P --count N [--interval-ms I] [--timeout-ms T]
+//       opens N connections and keeps each carrying data: every I ms (default 200) it sends a line and
+//       counts the bytes echoed back. A line protocol on stdin, one JSON answer per line on stdout:
+//         status        every connection: {"port","sent","echoed","ended"} (ended: "closed" by us, "reset",
+//                       "remote-close", or null while open)
+//         close PORT..  ends those connections (FIN) and waits until each is closed
+//         exit
 import * as http from "node:http";
 import * as net from "node:net";
 import * as readline from "node:readline";
@@ -133,12 +142,61 @@ async function httpLoad(args: string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify({ requests, bytes, errors, seconds: elapsed })}\n`);
 }
 
-function serveHold(args: string[]): void {
+interface ChatConnection { socket: net.Socket; port: number; sent: number; echoed: number; ended: string | null }
+
+async function chat(args: string[]): Promise<void> {
+    const host = flag(args, "host");
+    const port = Number(flag(args, "port"));
+    const count = Number(flag(args, "count"));
+    const intervalMs = Number(flag(args, "interval-ms", "200"));
+    const timeoutMs = Number(flag(args, "timeout-ms", "3000"));
+    const say = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
+    const open: ChatConnection[] = [];
+    for (let i = 0; i < count; i++) {
+        const kept: net.Socket[] = [];
+        if (!await connectOnce(host, port, timeoutMs, kept)) continue;
+        const c: ChatConnection = { socket: kept[0], port: kept[0].localPort ?? 0, sent: 0, echoed: 0, ended: null };
+        c.socket.on("data", (d: Buffer) => { c.echoed += d.length; });
+        c.socket.on("error", () => { c.ended ??= "reset"; });
+        c.socket.on("end", () => { c.ended ??= "remote-close"; });
+        open.push(c);
+    }
+    const line = Buffer.from("ping from a held connection\n");
+    const timer = setInterval(() => {
+        for (const c of open) if (c.ended === null && c.socket.writable) { c.socket.write(line); c.sent += line.length; }
+    }, intervalMs);
+    say({ opened: open.length, ports: open.map(c => c.port) });
+    const status = () => open.map(({ port: p, sent, echoed, ended }) => ({ port: p, sent, echoed, ended }));
+    for await (const input of readline.createInterface({ input: process.stdin })) {
+        const [cmd, ...rest] = input.trim().split(/\s+/);
+        if (cmd === "status") {
+            say({ connections: status() });
+        } else if (cmd === "close") {
+            const closing = open.filter(c => rest.includes(String(c.port)) && c.ended === null);
+            await Promise.all(closing.map(c => new Promise<void>(resolve => {
+                c.ended = "closed";
+                c.socket.once("close", () => resolve());
+                c.socket.end();
+                setTimeout(() => { c.socket.destroy(); resolve(); }, 2000);
+            })));
+            say({ closed: closing.map(c => c.port) });
+        } else if (cmd === "exit") {
+            break;
+        } else if (cmd) {
+            say({ error: `unknown command ${cmd}` });
+        }
+    }
+    clearInterval(timer);
+    for (const c of open) c.socket.destroy();
+    process.exit(0);
+}
+
+function serveHold(args: string[], echo = false): void {
     const port = Number(flag(args, "port"));
     const sockets = new Set<net.Socket>();
     const server = net.createServer(s => {
         sockets.add(s);
-        s.on("data", () => undefined);
+        s.on("data", (d: Buffer) => { if (echo) s.write(d); });
         s.on("end", () => s.end());
         s.on("error", () => undefined);
         s.on("close", () => sockets.delete(s));
@@ -155,8 +213,10 @@ async function main(): Promise<void> {
     if (mode === "burst") return burst(args);
     if (mode === "hold") return hold(args);
     if (mode === "serve-hold") return serveHold(args);
+    if (mode === "serve-echo") return serveHold(args, true);
+    if (mode === "chat") return chat(args);
     if (mode === "http-load") return httpLoad(args);
-    process.stderr.write("usage: tcp.ts burst|hold|http-load|serve-hold ...\n");
+    process.stderr.write("usage: tcp.ts burst|hold|chat|http-load|serve-hold|serve-echo ...\n");
     process.exit(2);
 }
 
