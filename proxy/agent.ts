@@ -14,8 +14,9 @@ import { renderOwnedState } from "./state";
 /** Seconds between passes (CROSS_REGION_PROXY_INTERVAL overrides it). */
 export const PROBE_INTERVAL_SECONDS = 1;
 /** Seconds a TCP connect may take before the probe counts as failed: under the interval, over a
- *  cross-region round trip (about 0.3 s from China to the global regions). */
-export const PROBE_TIMEOUT_SECONDS = 0.6;
+ *  cross-region round trip (about 0.3 s from China to the global regions). Two of them are most of the time a
+ *  dark region takes to leave the rotation, so it is 0.5, not more: its share moves within 3 s. */
+export const PROBE_TIMEOUT_SECONDS = 0.5;
 /** Probes in a row that change a destination's state, both ways: out after 2 failures, back after 2 answers. A
  *  destination in rotation that fails a probe is probed again at once, not a second later (HAProxy's `fastinter`
  *  for a server in transition): out within about 2.5 s of going dark, so a dark region's share moves within 3 s.
@@ -81,17 +82,23 @@ metrics_interval=\${CROSS_REGION_PROXY_METRICS_INTERVAL:-${METRICS_INTERVAL_SECO
 unhealthy_after=\${CROSS_REGION_PROXY_UNHEALTHY_AFTER:-${UNHEALTHY_AFTER_PASSES}}
 declare -A up=() streak=() answered=()
 
-# probe_all: sets answered[D] to 1 when every listener port of D accepted a TCP connection in time.
-# The probes leave through OUTPUT, which our rules do not touch, so they reach the destination itself.
-probe_all() {
-  local d i=0 pids=()
+# start_probes: probes every listener port of every destination at once, in the background (probe_pids); the
+# probes leave through OUTPUT, which our rules do not touch, so they reach the destination itself.
+start_probes() {
+  local d
+  probe_pids=()
   for d in "\${destinations[@]}"; do
     timeout ${PROBE_TIMEOUT_SECONDS} bash -c 'for p in "\${@:2}"; do (exec 3<>"/dev/tcp/$1/$p") 2>/dev/null & pids+=($!); done
       for pid in "\${pids[@]}"; do wait "$pid" || exit 1; done' probe "$d" "\${ports[@]}" &
-    pids+=($!)
+    probe_pids+=($!)
   done
+}
+
+# collect_probes: sets answered[D] to 1 when every listener port of D accepted a TCP connection in time.
+collect_probes() {
+  local d i=0
   for d in "\${destinations[@]}"; do
-    if wait "\${pids[i]}"; then answered[$d]=1; else answered[$d]=0; fi
+    if wait "\${probe_pids[i]}"; then answered[$d]=1; else answered[$d]=0; fi
     i=$((i + 1))
   done
 }
@@ -269,15 +276,17 @@ report_unhealthy() {
 }
 
 ${renderDrain(spec)}
-# A pass verifies (and repairs) the owned state before the probes, with the decisions it has, so that drift
-# never waits for a slow probe (a recheck, right after a pass, skips that); then once more with the new decisions.
+# A pass verifies (and repairs) the owned state with the decisions it has while the probes are out, so that
+# drift never waits for a slow probe and the probes wait for no verification (a recheck, right after a pass,
+# skips it); then once more with the new decisions.
 pass() {
+  start_probes
   if [ "$recheck" = no ]; then
     lock
     converge "\${rotation[@]}"
     unlock
   fi
-  probe_all
+  collect_probes
   decide
   lock
   if converge "\${rotation[@]}"; then install_failures=0; else install_failures=$((install_failures + 1)); fi
