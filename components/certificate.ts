@@ -19,7 +19,13 @@ export function dnsValidatedCertificate(name: string, domainName: string, zoneId
         records: [option.resourceRecordValue],
         ttl: 300,
         allowOverwrite: true,
-    }, { parent });
+    }, {
+        parent,
+        // ACM gives every certificate for a name in one account the same validation record, so the global
+        // stacks of several regions share it (each writes it, allowOverwrite): destroying one of them must not
+        // take it from the others, whose certificates renew through it. Kept in the zone on delete.
+        retainOnDelete: true,
+    });
     return new aws.acm.CertificateValidation(name, {
         certificateArn: certificate.arn,
         validationRecordFqdns: [record.fqdn],

@@ -17,6 +17,8 @@ export interface DeclaredResource {
     readonly ignoreChanges: readonly string[];
     /** The deleteBeforeReplace option, and the names of the aliases option (earlier names of this resource). */
     readonly deleteBeforeReplace?: boolean;
+    /** The retainOnDelete option: `pulumi destroy` leaves the cloud resource in place. */
+    readonly retainOnDelete?: boolean;
     readonly aliasNames?: readonly string[];
     /** The aliases option as the SDK sends it to the engine (offline/urns.ts resolves them as the engine does). */
     readonly aliases?: readonly AliasSpec[];
@@ -192,7 +194,7 @@ export async function installMocks(project: string, stack: string, world: MockWo
     // both for resources the program creates and for those it reads (a StackReference).
     type Request = {
         getParent(): string; getType(): string; getName(): string; getCustom?(): boolean; getDependenciesList?(): string[];
-        getIgnorechangesList?(): string[]; getDeletebeforereplace?(): boolean;
+        getIgnorechangesList?(): string[]; getDeletebeforereplace?(): boolean; getRetainondelete?(): boolean;
         getAliasesList?(): AliasMessage[];
         getPropertydependenciesMap?(): { forEach(each: (deps: { getUrnsList(): string[] }, key: string) => void): void };
     };
@@ -225,6 +227,7 @@ export async function installMocks(project: string, stack: string, world: MockWo
                 dependencies: (req.getDependenciesList ? req.getDependenciesList() : []).map(engineUrn),
                 ignoreChanges: req.getIgnorechangesList ? req.getIgnorechangesList() : [],
                 deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
+                retainOnDelete: req.getRetainondelete?.() ?? false,
                 aliasNames: (req.getAliasesList?.() ?? []).map(alias => alias.getSpec()?.getName() ?? "").filter(n => n !== ""),
                 aliases: (req.getAliasesList?.() ?? []).map(aliasSpec).map(alias =>
                     (alias.parentUrn === undefined ? alias : { ...alias, parentUrn: engineUrn(alias.parentUrn) })),

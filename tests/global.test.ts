@@ -218,6 +218,14 @@ describe("global stack in a China region (mocked)", () => {
         });
     }
 
+    it("keeps the certificates' validation records on destroy: the global stacks of other regions share them", async () => {
+        const run = await runStack("global");
+        const records = run.resources.filter(r => r.type === "aws:route53/record:Record" && r.name.endsWith("-validation"));
+        assert.equal(records.length, 2);
+        assert.ok(records.every(r => r.retainOnDelete && r.inputs.allowOverwrite));
+        assert.ok(run.resources.filter(r => r.custom && !r.name.endsWith("-validation")).every(r => !r.retainOnDelete), "nothing else");
+    });
+
     it("replaces NLB-1 delete-first, keeping its Elastic IPs (they do not depend on it)", async () => {
         const run = await runStack("global");
         const nlb = one(run.resources, "aws:lb/loadBalancer:LoadBalancer", "nlb1");
