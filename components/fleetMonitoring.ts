@@ -5,8 +5,9 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Partition } from "../core/partition";
 import { METRICS, METRICS_NAMESPACE } from "../proxy/agent";
-import { Region } from "../proxy/regions";
-import { regionAlarms, regionWidgets } from "./regionMonitoring";
+import { ENA_ALLOWANCE_COUNTERS } from "../proxy/fleetSignals";
+import { agentAlarm, agentWidget, GROUP_PLACEHOLDER } from "./agentMetrics";
+import { regionAlarms, RegionMonitoringArgs, regionWidgets } from "./regionMonitoring";
 import { FleetScalingTargets } from "./fleetScaling";
 
 /** ConntrackUsedPercent above which a proxy alarms: new connections will soon be dropped. */
@@ -15,12 +16,7 @@ export const CONNTRACK_HIGH_PERCENT = 80;
 /** The tag that names a fleet on its Auto Scaling group: the agent's health reports are scoped by it. */
 export const FLEET_TAG = "cross-region-proxy:fleet";
 
-export interface FleetMonitoringArgs {
-    readonly group: aws.autoscaling.Group;
-    /** The regions the proxies forward to: an alarm and a line on the region widgets each. */
-    readonly regions: readonly Region[];
-    /** SNS topic for the alarms; without it they only show in CloudWatch. */
-    readonly alarmTopicArn?: pulumi.Input<string>;
+export interface FleetMonitoringArgs extends RegionMonitoringArgs {
     /** The scaling policies' targets, drawn on the dashboard; none when the fleet does not scale. */
     readonly scaling?: FleetScalingTargets;
 }
@@ -107,23 +103,9 @@ export function agentPolicy(name: string, role: aws.iam.Role, partition: Partiti
 /** Alarms on the agent's metrics and the fleet's dashboard. */
 export function fleetMonitoring(name: string, args: FleetMonitoringArgs, parent: pulumi.Resource): FleetMonitoring {
 
-    const actions = args.alarmTopicArn === undefined ? [] : [args.alarmTopicArn];
     const alarm = (suffix: string, description: string, metricName: string, statistic: string,
         comparisonOperator: string, threshold: number, evaluationPeriods: number) =>
-        new aws.cloudwatch.MetricAlarm(`${name}-${suffix}`, {
-            alarmDescription: pulumi.interpolate`${description} (Auto Scaling group ${args.group.name}; README, "Operations")`,
-            namespace: METRICS_NAMESPACE,
-            metricName,
-            dimensions: { AutoScalingGroupName: args.group.name },
-            statistic,
-            period: 60,
-            evaluationPeriods,
-            comparisonOperator,
-            threshold,
-            treatMissingData: "notBreaching",
-            alarmActions: actions,
-            okActions: actions,
-        }, { parent });
+        agentAlarm(name, suffix, args, { description, metricName, statistic, comparisonOperator, threshold, evaluationPeriods }, parent);
     const alarms = {
         // Minimum over the group's proxies: one proxy whose probes all fail is enough.
         noHealthyDestination: alarm("no-healthy-destination", "A proxy reaches none of NLB-1's addresses and fails open",
@@ -139,36 +121,26 @@ export function fleetMonitoring(name: string, args: FleetMonitoringArgs, parent:
             [counter, alarm(suffix, says, METRICS[counter as SilentDrop], "Sum", "GreaterThanThreshold", 0, minutes)])) as Record<SilentDrop, aws.cloudwatch.MetricAlarm>,
     };
 
-    const widget = (title: string, metrics: Array<[string, string]>, y: number, x: number, lines: Array<{ label: string; value: number }> = []) => ({
-        type: "metric", x, y, width: 12, height: 6,
-        properties: {
-            // The dashboard API requires a region per metric widget; the stack's own (aws:region).
-            title, view: "timeSeries", period: 60, region: aws.config.region,
-            metrics: metrics.map(([metric, stat]) => [METRICS_NAMESPACE, metric, "AutoScalingGroupName", "@GROUP@", { stat }]),
-            ...(lines.length ? { annotations: { horizontal: lines } } : {}),
-        },
-    });
     const target = (value: number | undefined) => (value === undefined ? [] : [{ label: "scaling target", value }]);
-    const allowances = (["bwInAllowanceExceeded", "bwOutAllowanceExceeded", "ppsAllowanceExceeded", "conntrackAllowanceExceeded",
-        "linklocalAllowanceExceeded"] as const).map(m => [METRICS[m], "Sum"] as [string, string]);
+    const allowances = Object.values(ENA_ALLOWANCE_COUNTERS).map(metric => [metric, "Sum"] as const);
     const body = JSON.stringify({
         widgets: [
-            widget("Healthy destinations (min over proxies) and fail open", [[METRICS.healthyDestinations, "Minimum"], [METRICS.failOpen, "Maximum"]], 0, 0),
-            widget("Conntrack: entries, limit (max over proxies); % used (average, max)", [[METRICS.conntrackCount, "Maximum"], [METRICS.conntrackMax, "Maximum"],
+            agentWidget("Healthy destinations (min over proxies) and fail open", [[METRICS.healthyDestinations, "Minimum"], [METRICS.failOpen, "Maximum"]], 0, 0),
+            agentWidget("Conntrack: entries, limit (max over proxies); % used (average, max)", [[METRICS.conntrackCount, "Maximum"], [METRICS.conntrackMax, "Maximum"],
                 [METRICS.conntrackUsedPercent, "Average"], [METRICS.conntrackUsedPercent, "Maximum"]], 0, 12,
             [...target(args.scaling?.conntrackUsedPercent), { label: "alarm", value: CONNTRACK_HIGH_PERCENT }]),
-            widget("Silent drops in conntrack: insert_failed, drop, early_drop (sum)", [[METRICS.insertFailed, "Sum"], [METRICS.drop, "Sum"], [METRICS.earlyDrop, "Sum"]], 6, 0),
-            widget("Repairs of the owned state (sum)", [[METRICS.repairs, "Sum"]], 6, 12),
+            agentWidget("Silent drops in conntrack: insert_failed, drop, early_drop (sum)", [[METRICS.insertFailed, "Sum"], [METRICS.drop, "Sum"], [METRICS.earlyDrop, "Sum"]], 6, 0),
+            agentWidget("Repairs of the owned state (sum)", [[METRICS.repairs, "Sum"]], 6, 12),
             ...regionWidgets(args.regions, 24),
-            widget("New connections per second per proxy (average, max)", [[METRICS.newConnectionsPerSecond, "Average"], [METRICS.newConnectionsPerSecond, "Maximum"]], 12, 0,
+            agentWidget("New connections per second per proxy (average, max)", [[METRICS.newConnectionsPerSecond, "Average"], [METRICS.newConnectionsPerSecond, "Maximum"]], 12, 0,
                 target(args.scaling?.newConnectionsPerSecond)),
-            widget("Proxies draining on scale-in (sum)", [[METRICS.draining, "Sum"]], 12, 12),
-            widget("EC2 allowances exceeded, ENA (sum; none from non-ENA interfaces)", allowances, 18, 0),
+            agentWidget("Proxies draining on scale-in (sum)", [[METRICS.draining, "Sum"]], 12, 12),
+            agentWidget("EC2 allowances exceeded, ENA (sum; none from non-ENA interfaces)", allowances, 18, 0),
         ],
     });
     const dashboard = new aws.cloudwatch.Dashboard(`${name}-proxies`, {
         dashboardName: args.group.name.apply(group => `${group}-proxies`),
-        dashboardBody: args.group.name.apply(group => body.split("@GROUP@").join(group)),
+        dashboardBody: args.group.name.apply(group => body.split(GROUP_PLACEHOLDER).join(group)),
     }, { parent });
     return { alarms, dashboard };
 }

@@ -3,13 +3,13 @@
 // The agent's side is proxy/agent.ts (REGION_METRICS, one put-metric-data call per interval).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { METRICS_NAMESPACE, REGION_DIMENSION, REGION_METRICS } from "../proxy/agent";
+import { REGION_METRICS } from "../proxy/agent";
 import { Region, shareOf } from "../proxy/regions";
+import { agentAlarm, AgentAlarmTarget, agentWidget } from "./agentMetrics";
 
-export interface RegionMonitoringArgs {
-    readonly group: aws.autoscaling.Group;
+export interface RegionMonitoringArgs extends AgentAlarmTarget {
+    /** The regions the proxies forward to: an alarm and a line on the region widgets each. */
     readonly regions: readonly Region[];
-    readonly alarmTopicArn?: pulumi.Input<string>;
 }
 
 /**
@@ -19,35 +19,22 @@ export interface RegionMonitoringArgs {
  * actions: taking it down then pages nobody (README, "Several global regions").
  */
 export function regionAlarms(name: string, args: RegionMonitoringArgs, parent: pulumi.Resource): aws.cloudwatch.MetricAlarm[] {
-    const actions = args.alarmTopicArn === undefined ? [] : [args.alarmTopicArn];
-    return args.regions.map(region => new aws.cloudwatch.MetricAlarm(`${name}-region-out-${region.name}`, {
-        alarmDescription: pulumi.interpolate`A proxy reaches none of the NLB-1 addresses of ${region.name}: its share of new connections moved to the other regions (Auto Scaling group ${args.group.name}; README, "Operations")`,
-        namespace: METRICS_NAMESPACE,
+    return args.regions.map(region => agentAlarm(name, `region-out-${region.name}`, args, {
+        description: `A proxy reaches none of the NLB-1 addresses of ${region.name}: its share of new connections moved to the other regions`,
         metricName: REGION_METRICS.healthyDestinations,
-        dimensions: { AutoScalingGroupName: args.group.name, [REGION_DIMENSION]: region.name },
+        region: region.name,
         statistic: "Minimum",
-        period: 60,
-        evaluationPeriods: 2,
         comparisonOperator: "LessThanThreshold",
         threshold: 1,
-        treatMissingData: "notBreaching",
+        evaluationPeriods: 2,
         actionsEnabled: shareOf(region) > 0,
-        alarmActions: actions,
-        okActions: actions,
-    }, { parent }));
+    }, parent));
 }
 
-/** Dashboard widgets (GROUP standing for the group's name): each region's healthy destinations and share. */
+/** Dashboard widgets at row y: each region's healthy destinations and share. */
 export function regionWidgets(regions: readonly Region[], y: number): object[] {
-    const widget = (title: string, metric: string, stat: string, x: number) => ({
-        type: "metric", x, y, width: 12, height: 6,
-        properties: {
-            title, view: "timeSeries", period: 60, region: aws.config.region,
-            metrics: regions.map(r => [METRICS_NAMESPACE, metric, "AutoScalingGroupName", "@GROUP@", REGION_DIMENSION, r.name, { stat, label: r.name }]),
-        },
-    });
     return [
-        widget("Healthy destinations per region (min over proxies)", REGION_METRICS.healthyDestinations, "Minimum", 0),
-        widget("Share of new connections per region, % (average over proxies)", REGION_METRICS.sharePercent, "Average", 12),
+        agentWidget("Healthy destinations per region (min over proxies)", regions.map(r => [REGION_METRICS.healthyDestinations, "Minimum", r.name] as const), y, 0),
+        agentWidget("Share of new connections per region, % (average over proxies)", regions.map(r => [REGION_METRICS.sharePercent, "Average", r.name] as const), y, 12),
     ];
 }
