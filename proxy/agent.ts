@@ -198,22 +198,30 @@ region_data() {
   data="[$data]"
 }
 
+# measure: the counters as they stand, into the caller's insert_failed, drop, early_drop, proxied and now.
+measure() {
+  read -r insert_failed drop early_drop < <(counters)
+  proxied=$(proxied_total) now=\${EPOCHREALTIME//[!0-9]/}
+}
+
 # The counters the last metrics were counted from, by name (each figure is a delta since then). Each set of
 # metrics is measured by a background job, so they live in the state folder between two jobs.
 declare -A sent=()
-save_sent() {
+# remember: what measure read (and repairs) as the counters the next metrics count from, with the ENA
+# counters already in sent.
+remember() {
   local name
+  sent[insert_failed]=$insert_failed sent[drop]=$drop sent[early_drop]=$early_drop sent[repairs]=$repairs sent[proxied]=$proxied sent[at]=$now
   for name in "\${!sent[@]}"; do printf '%s %s\\n' "$name" "\${sent[$name]}"; done >"$state/metrics-sent.new" && mv -f "$state/metrics-sent.new" "$state/metrics-sent"
 }
 
 # metrics_baseline: the counters as they stand at start; says once when there are no ENA counters.
 metrics_baseline() {
-  local insert_failed drop early_drop name value
-  read -r insert_failed drop early_drop < <(counters)
-  sent=([insert_failed]=$insert_failed [drop]=$drop [early_drop]=$early_drop [repairs]=0 [proxied]=$(proxied_total) [at]=\${EPOCHREALTIME//[!0-9]/})
+  local insert_failed drop early_drop proxied now name value
+  measure
   while read -r name value; do sent[$name]=$value; done < <(ena_counters)
   [ -n "\${sent[${METRICS.bwInAllowanceExceeded}]:-}" ] || log "$(ena_absence): the ENA allowance metrics are not sent"
-  save_sent
+  remember
 }
 
 # metric_data: this interval's figures (set by collect_metrics) as the metric data of one put-metric-data
@@ -248,11 +256,9 @@ collect_metrics() {
   count=$(<"/proc/sys/net/netfilter/nf_conntrack_count")
   max=$(<"/proc/sys/net/netfilter/nf_conntrack_max")
   used=$((100 * count / max))
-  read -r insert_failed drop early_drop < <(counters)
-  proxied=$(proxied_total) now=\${EPOCHREALTIME//[!0-9]/}
+  measure
   metric_data
-  sent[insert_failed]=$insert_failed sent[drop]=$drop sent[early_drop]=$early_drop sent[repairs]=$repairs sent[proxied]=$proxied sent[at]=$now
-  save_sent
+  remember
   aws_cli cloudwatch put-metric-data --namespace ${METRICS_NAMESPACE} --metric-data "$data" >/dev/null
   region_data
   aws_cli cloudwatch put-metric-data --namespace ${METRICS_NAMESPACE} --metric-data "$data" >/dev/null
