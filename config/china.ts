@@ -1,6 +1,6 @@
 // Settings of the `china` stack: where the proxies forward to, how big the fleet is, and the edge.
 import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
-import { MAX_REGIONS, Region, RegionInput, requireRegionControls, requireRegions, requireSomeShare } from "../proxy/regions";
+import { DEFAULT_DIAL, DEFAULT_PRIORITY, DEFAULT_WEIGHT, MAX_REGIONS, Region, RegionInput, requireRegionControls, requireRegions, requireSomeShare } from "../proxy/regions";
 import { DEFAULT_NAT_PORT_RANGE, ScalingTargets, scalingTargets } from "../proxy/capacity";
 import { CONNTRACK_MAX_LIMITS, DRAIN_SECONDS_LIMITS, ForwardingSettings, forwardingSettings } from "../proxy/spec";
 import { EdgeCertificate } from "../components/CloudfrontEdge";
@@ -224,7 +224,7 @@ function parseDestinations(source: ConfigSource): ChinaConfig["destinations"] {
         throw new InvalidValueError(qualified("globalStack"), "is required (the global stack's name, e.g. global, or <org>/cross-region-proxy/global), "
             + "unless globalStacks lists several or destinationIps lists NLB-1's addresses");
     }
-    return { globalStacks: [{ stack: requireStackName(qualified("globalStack"), globalStack), weight: 100, dial: 100, priority: 1, key: qualified("globalStack") }] };
+    return { globalStacks: [{ stack: requireStackName(qualified("globalStack"), globalStack), weight: DEFAULT_WEIGHT, dial: DEFAULT_DIAL, priority: DEFAULT_PRIORITY, key: qualified("globalStack") }] };
 }
 
 const requireStackName = (key: string, value: unknown): string => {

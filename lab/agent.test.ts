@@ -9,6 +9,7 @@ import { median } from "../bench/stats";
 import { Agent, AGENT_IDENTITY, Outage, outage, outageFigures, startAgent as startAgentIn, StreamClient } from "./agentRun";
 import { awsStandIn, recorded } from "./awsStandIn";
 import { inNs } from "./exec";
+import { labFigures, seconds } from "./figures";
 import { installedDestinations, isOurs, replySourceByClientPort, saveRules, sysctl } from "./netfilter";
 import { HOLD_PORT, LISTENER_PORTS } from "./constants";
 import { createLab, Lab } from "./lab";
@@ -24,12 +25,7 @@ const HOW_TO_RUN = "the agent lab needs root (network namespaces, netfilter): su
 const PORTS = [...LISTENER_PORTS, HOLD_PORT];
 const { group: GROUP, instance: INSTANCE, region: REGION } = AGENT_IDENTITY;
 
-const figures: string[] = [];
-const report = (line: string) => {
-    figures.push(line);
-    console.log(`      ${line}`);
-};
-const seconds = (ms: number) => (ms / 1000).toFixed(2);
+const { report, print: printFigures } = labFigures("Agent lab figures");
 
 /** Our chains, their rules and every jump to them, as iptables-save prints them: "the owned state". */
 const ours = (r: Rule) => isOurs(r) || (r.jump ?? "").startsWith("CRPROXY-");
@@ -108,7 +104,7 @@ describe("proxy agent lab (network namespaces, root)", function () {
     after(function () {
         if (agent) try { process.kill(agent.pid, "SIGTERM"); } catch { /* gone */ }
         lab?.destroy();
-        if (figures.length) console.log(`\n  Agent lab figures:\n${figures.map(f => `    ${f}`).join("\n")}\n`);
+        printFigures();
     });
 
     it("started alone on a proxy without our chains, installs the whole forwarding state within one interval", function () {

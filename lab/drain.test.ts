@@ -8,10 +8,12 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { AGENT_IDENTITY } from "./agentRun";
 import { AwsCall, awsStandIn, recordedCalls } from "./awsStandIn";
 import { ECHO_PORT, LISTENER_PORTS, VIP } from "./constants";
 import { LineTool, streamToolArgv, tcpToolArgv } from "./drivers";
 import { inNs, startInNs, which } from "./exec";
+import { labFigures, seconds } from "./figures";
 import { createLab, Lab, ProxyInfo } from "./lab";
 import { proxiedConnections, replySourceByClientPort } from "./netfilter";
 import { requireLabHost } from "./prerequisites";
@@ -21,8 +23,7 @@ import { METRICS } from "../proxy/agent";
 import { DRAIN_HOOK_NAME, LIFECYCLE_INTERVAL_SECONDS } from "../proxy/drain";
 
 const PORTS = [...LISTENER_PORTS, ECHO_PORT];
-const GROUP = "crp-lab-asg";
-const REGION = "cn-northwest-1";
+const { group: GROUP, region: REGION } = AGENT_IDENTITY;
 /** The lab's drain limit: a lifecycle hook's shortest heartbeat. */
 const DRAIN_SECONDS = 30;
 /** The stand-in for NLB-2's deregistration delay (60 s in the stack): until then, completing the action fails. */
@@ -31,12 +32,7 @@ const DEREGISTRATION_DELAY_MS = 6000;
 const HELD = 45;
 const instanceId = (p: ProxyInfo) => `i-0000000000000000${p.index}`;
 
-const figures: string[] = [];
-const report = (line: string) => {
-    figures.push(line);
-    console.log(`      ${line}`);
-};
-const seconds = (ms: number) => (ms / 1000).toFixed(2);
+const { report, print: printFigures } = labFigures("Drain lab figures");
 
 interface Connection { port: number; sent: number; echoed: number; ended: string | null }
 interface Agent { log: string; record: string; hookActive: string; imds: string }
@@ -107,7 +103,7 @@ describe("drain on scale-in lab (network namespaces, root)", function () {
         chat?.stop();
         stream?.stop();
         lab?.destroy();
-        if (figures.length) console.log(`\n  Drain lab figures:\n${figures.map(f => `    ${f}`).join("\n")}\n`);
+        printFigures();
     });
 
     it("a deregistered proxy keeps carrying its held connections, takes no new ones, and completes the lifecycle action when the last one closes", async function () {

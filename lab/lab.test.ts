@@ -10,6 +10,7 @@ import {
 import { chainsOf, Rule, rulesOf, Table } from "../proxy/iptablesSave";
 import { CHAINS } from "../proxy/rules";
 import { DEFAULT_CONNTRACK_MAX, DEFAULT_ESTABLISHED_TIMEOUT_SECONDS, DEFAULT_TIME_WAIT_TIMEOUT_SECONDS } from "../proxy/spec";
+import { labFigures } from "./figures";
 import { chiSquareTest } from "./stats";
 import { DOMAIN, HOLD_PORT, LISTENER_PORTS, USER_HOST, VIP } from "./constants";
 import { burst, HoldClient } from "./drivers";
@@ -21,12 +22,7 @@ import { requireLabHost } from "./prerequisites";
 const NAT_PORT_FROM = 40000;
 const HOW_TO_RUN = "the forwarding lab needs root (network namespaces, netfilter): sudo env PATH=\"$PATH\" npm run test:lab";
 
-/** Figures worth reporting, printed once at the end of the suite. */
-const figures: string[] = [];
-const report = (line: string) => {
-    figures.push(line);
-    console.log(`      ${line}`);
-};
+const { report, print: printFigures } = labFigures("Lab figures");
 
 interface AlbLogEntry { remote: string; server: string; port: string; sni: string; host: string; uri: string; status: string }
 
@@ -88,7 +84,7 @@ describe("forwarding lab (network namespaces, root)", function () {
         lab.destroy();
         const differences = hostDifferences(hostBefore, hostSnapshot(), lab.state.prefix);
         report(`suite run time ${((Date.now() - started) / 1000).toFixed(1)} s; host after teardown: ${differences.length ? differences.join(", ") : "no extra namespace, link or rule"}`);
-        console.log(`\n  Lab figures:\n${figures.map(f => `    ${f}`).join("\n")}\n`);
+        printFigures();
         assert.deepEqual(differences, [], "the host must look as before the suite");
     });
 

@@ -13,6 +13,7 @@ import { regionPercents, rotation } from "../proxy/regions";
 import { forwardingSpec } from "../proxy/spec";
 import { Agent, Outage, outage, outageFigures, startAgent, StreamClient } from "./agentRun";
 import { awsStandIn, recorded } from "./awsStandIn";
+import { labFigures, seconds } from "./figures";
 import { pause, until } from "./poll";
 import { HOLD_PORT, LISTENER_PORTS, VIP } from "./constants";
 import { burst } from "./drivers";
@@ -27,12 +28,8 @@ const PORTS = [...LISTENER_PORTS, HOLD_PORT];
 /** The regions' names as the china stack gives them: the global stacks' qualified names. */
 const NAMES = ["organization/cross-region-proxy/global-use2", "organization/cross-region-proxy/global-euc1"];
 
-const figures: string[] = [];
-const report = (line: string) => {
-    figures.push(line);
-    console.log(`      ${line}`);
-};
-const seconds = (ms: number) => (ms / 1000).toFixed(2);
+const { report, print: printFigures } = labFigures("Regions lab figures");
+
 /** What a timing test asserts: the 3-s contract with room for a busy machine (the figures are reported, not asserted). */
 const TIMING_BOUND_MS = 8000;
 
@@ -72,7 +69,7 @@ describe("regions lab: two global regions behind the proxies (network namespaces
     after(function () {
         for (const a of agents) try { process.kill(a.pid, "SIGTERM"); } catch { /* gone */ }
         lab?.destroy();
-        if (figures.length) console.log(`\n  Regions lab figures:\n${figures.map(f => `    ${f}`).join("\n")}\n`);
+        printFigures();
     });
 
     const splits: Array<{ title: string; controls: [Controls, Controls] }> = [

@@ -64,6 +64,9 @@ export interface MockWorld {
     readonly subnetZones?: Record<string, string | null>;
 }
 
+/** The organization a stack runs in unless MockWorld says otherwise: a DIY backend's constant. */
+export const DEFAULT_ORGANIZATION = "organization";
+
 const EIP_HOSTS = [100, 9, 55, 7, 33, 201];
 const DOCUMENTATION_BLOCKS = ["203.0.113", "198.51.100", "192.0.2"];
 
@@ -189,7 +192,7 @@ export async function installMocks(project: string, stack: string, world: MockWo
             invokes.push({ token: args.token, inputs: args.inputs });
             return fakeCall(args.token, args.inputs, world);
         },
-    }, project, stack, false, world.organization ?? "organization");
+    }, project, stack, false, world.organization ?? DEFAULT_ORGANIZATION);
     // The mocks API does not pass the parent to newResource: read it off the request on its way in,
     // both for resources the program creates and for those it reads (a StackReference).
     type Request = {

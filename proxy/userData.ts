@@ -77,6 +77,12 @@ export function encodeUserData(text: string): Buffer {
     return gzipStable(text);
 }
 
+/** A launch template's user-data (base64 of encodeUserData) as cloud-init reads it, and its size as EC2 counts it. */
+export function decodeUserData(base64: string): { text: string; bytes: number } {
+    const bytes = Buffer.from(base64, "base64");
+    return { text: zlib.gunzipSync(bytes).toString("utf8"), bytes: bytes.length };
+}
+
 /** The cloud-config cloud-init reads (the programs in plain text); its encoding (encodeUserData) fits EC2's limit. */
 export function renderUserData(spec: ForwardingSpec): string {
     const userData = userDataText(spec);

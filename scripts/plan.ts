@@ -4,25 +4,15 @@
 // stacks are those the china stack file names (globalStack, or each of globalStacks: several regions).
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as zlib from "node:zlib";
 import { isUsageError, parseFlags } from "../core/cli";
 import { InvalidValueError } from "../core/validate";
 import { parseGlobalStacks, qualifyStackName } from "../config/china";
 import { NAMESPACE, objectConfigSource, optionalList } from "../config/reader";
-import { DeclaredResource } from "../offline/mocks";
+import { DeclaredResource, DEFAULT_ORGANIZATION } from "../offline/mocks";
 import { OfflineRun, PROJECT, readStackConfig, runStack } from "../offline/run";
-
-/** The organization of the offline runs: a DIY backend's constant (offline/mocks.ts's default). */
-const OFFLINE_ORGANIZATION = "organization";
+import { decodeUserData } from "../proxy/userData";
 
 const CHINA = "china";
-
-/** A launch template's user-data as cloud-init reads it (base64 of the gzipped cloud-config: proxy/userData.ts),
- *  and its size as EC2 counts it. */
-export function decodeUserData(base64: string): { text: string; bytes: number } {
-    const bytes = Buffer.from(base64, "base64");
-    return { text: zlib.gunzipSync(bytes).toString("utf8"), bytes: bytes.length };
-}
 
 /** The global stacks a china stack's values name, as written (globalStacks, else globalStack; `global` with destinationIps). */
 export function globalStacksOf(china: Record<string, string>): string[] {
@@ -239,7 +229,7 @@ async function main(): Promise<void> {
     if (options.stacks.includes(CHINA)) {
         runs.push(await runStack(CHINA, {
             overrides: options.overrides[CHINA],
-            stacks: Object.fromEntries(options.globalStacks.map((name, i) => [qualifyStackName(name, OFFLINE_ORGANIZATION, PROJECT), globalRuns[i].outputs])),
+            stacks: Object.fromEntries(options.globalStacks.map((name, i) => [qualifyStackName(name, DEFAULT_ORGANIZATION, PROJECT), globalRuns[i].outputs])),
             secretKeys: ["cross-region-proxy:cloudfrontPrivateKey"],
             stackFile: stackFile(CHINA, options.stackDir),
         }));

@@ -1,7 +1,7 @@
 // The `china` stack: the proxy fleet behind NLB-2, forwarding to NLB-1's addresses, and CloudFront.
 import * as pulumi from "@pulumi/pulumi";
 import { ChinaConfig, GlobalStackEntry, parseGlobalStacksOutputs, qualifyGlobalStacks, resolveScaling } from "../config/china";
-import { Region, effectiveDestinations } from "../proxy/regions";
+import { DEFAULT_DIAL, DEFAULT_PRIORITY, DEFAULT_WEIGHT, Region, effectiveDestinations } from "../proxy/regions";
 import { CloudfrontEdge } from "../components/CloudfrontEdge";
 import { IptablesProxyFleet } from "../components/IptablesProxyFleet";
 import { Network } from "../components/Network";
@@ -51,7 +51,7 @@ export async function readGlobalStacks(entries: readonly GlobalStackEntry[], con
 
 export async function chinaStack(config: ChinaConfig): Promise<ChinaOutputs> {
     const regions: Region[] = "ips" in config.destinations
-        ? [{ name: DESTINATION_IPS_REGION, destinations: config.destinations.ips, weight: 100, dial: 100, priority: 1 }]
+        ? [{ name: DESTINATION_IPS_REGION, destinations: config.destinations.ips, weight: DEFAULT_WEIGHT, dial: DEFAULT_DIAL, priority: DEFAULT_PRIORITY }]
         : await readGlobalStacks(config.destinations.globalStacks, config);
     // The scaling targets depend on how many addresses take the new connections, and how evenly: checked now,
     // before any resource.

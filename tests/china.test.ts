@@ -5,7 +5,7 @@ import { ALL_VIEWER_POLICY_ID, CACHING_DISABLED_POLICY_ID } from "../components/
 import { DeclaredResource, autoName } from "../offline/mocks";
 import { OfflineRun, OfflineRunError, runStack } from "../offline/run";
 import { renderArtifact } from "../proxy/render";
-import { decodeUserData } from "../scripts/plan";
+import { decodeUserData } from "../proxy/userData";
 import { CERT, KEY } from "./certificates";
 import { one, ofType, strings } from "./stackHelpers";
 

@@ -9,7 +9,7 @@ import { OfflineRun, OfflineRunError, runStack } from "../offline/run";
 import { METRICS_NAMESPACE, REGION_DIMENSION, REGION_METRICS } from "../proxy/agent";
 import { MAX_REGIONS } from "../proxy/regions";
 import { renderArtifact } from "../proxy/render";
-import { decodeUserData } from "../scripts/plan";
+import { decodeUserData } from "../proxy/userData";
 import { rejects } from "./assertions";
 import { one, ofType, referencedStacks } from "./stackHelpers";
 

@@ -11,7 +11,7 @@ import { METRICS, METRICS_NAMESPACE } from "../proxy/agent";
 import { scalingTargets } from "../proxy/capacity";
 import { DRAIN_HOOK_NAME } from "../proxy/drain";
 import { DEFAULT_CONNTRACK_MAX, DEFAULT_DRAIN_SECONDS, DEFAULT_TIME_WAIT_TIMEOUT_SECONDS } from "../proxy/spec";
-import { decodeUserData } from "../scripts/plan";
+import { decodeUserData } from "../proxy/userData";
 import { one, ofType, waitsFor } from "./stackHelpers";
 
 const NLB1 = ["198.51.100.7", "203.0.113.10", "203.0.113.11"];
